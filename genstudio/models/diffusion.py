@@ -1,0 +1,181 @@
+"""Gaussian diffusion: the process (schedule, loss, samplers) apart from the denoiser network.
+
+Ho et al., "Denoising Diffusion Probabilistic Models" (2020); Nichol & Dhariwal, "Improved DDPM"
+(2021) for the cosine schedule and respacing; Song et al., "Denoising Diffusion Implicit Models"
+(2021) for DDIM; Salimans & Ho (2022) for v-prediction. Both samplers walk any subsequence of the
+training timesteps, so DDPM ancestral and DDIM (any η) take any step count. Each image draws its
+noise from its own seed, so image i of a grid is the same image when generated alone (seed + i).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from genstudio.core.events import EtaClock, Preview, Progress
+from genstudio.core.registry import ArchSpec, Capability, register
+from genstudio.models.unet import UNet
+
+SAMPLERS = ("ddim", "ddpm")
+
+
+@dataclass
+class DDPMConfig:
+    image_size: int = 32  # pixels, square; 32–128, divisible by 2^(levels-1)
+    channels: int = 3  # RGB
+    base_width: int = 64  # channels at full resolution
+    channel_mults: tuple[int, ...] = (1, 2, 2)  # width multiplier per resolution level
+    res_blocks: int = 2  # residual blocks per level
+    attention_resolutions: tuple[int, ...] = (8,)  # feature-map sizes that get self-attention
+    attention_heads: int = 4
+    dropout: float = 0.0
+    timesteps: int = 1000  # training noise levels
+    schedule: str = "cosine"  # "cosine" (Nichol & Dhariwal) or "linear" (Ho et al.)
+    prediction: str = "v"  # network target: "eps" (noise) or "v" (velocity)
+
+    def __post_init__(self):
+        if not 32 <= self.image_size <= 128:
+            raise ValueError(f"image_size must be 32–128, got {self.image_size}")
+        if self.image_size % 2 ** (len(self.channel_mults) - 1):
+            raise ValueError("image_size must be divisible by 2^(number of levels - 1)")
+        if self.schedule not in ("cosine", "linear"):
+            raise ValueError(f"schedule must be 'cosine' or 'linear', got {self.schedule!r}")
+        if self.prediction not in ("eps", "v"):
+            raise ValueError(f"prediction must be 'eps' or 'v', got {self.prediction!r}")
+        if self.base_width % self.attention_heads:
+            raise ValueError("base_width must be divisible by attention_heads")
+
+
+def alphas_cumprod(schedule: str, timesteps: int) -> torch.Tensor:
+    """ᾱ_t for t = 0..T-1 in float64."""
+    if schedule == "linear":
+        betas = torch.linspace(1e-4 * 1000 / timesteps, 0.02 * 1000 / timesteps, timesteps, dtype=torch.float64)
+        return torch.cumprod(1 - betas, 0)
+    s = 0.008
+    steps = torch.arange(timesteps + 1, dtype=torch.float64) / timesteps
+    f = torch.cos((steps + s) / (1 + s) * math.pi / 2) ** 2
+    betas = (1 - f[1:] / f[:-1]).clamp(max=0.999)
+    return torch.cumprod(1 - betas, 0)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """(N, C, H, W) in [-1, 1] -> (N, H, W, C) uint8."""
+    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+def from_uint8(batch: torch.Tensor) -> torch.Tensor:
+    """(N, H, W, C) uint8 -> (N, C, H, W) float in [-1, 1]."""
+    return batch.permute(0, 3, 1, 2).float() / 127.5 - 1
+
+
+def timestep_sequence(timesteps: int, steps: int) -> list[int]:
+    """``steps`` evenly spaced training timesteps, from T-1 down to 0."""
+    steps = max(1, min(int(steps), timesteps))
+    return sorted({int(round(x)) for x in np.linspace(0, timesteps - 1, steps)}, reverse=True)
+
+
+def seeded_noise(shape: tuple[int, ...], generators: list[torch.Generator]) -> torch.Tensor:
+    """One noise tensor per image from its own generator (on the CPU, so results match across batches)."""
+    return torch.stack([torch.randn(shape, generator=g) for g in generators])
+
+
+class DiffusionModel(nn.Module):
+    """A denoiser network plus the Gaussian diffusion process that trains and samples it."""
+
+    def __init__(self, config: DDPMConfig, net: nn.Module | None = None):
+        super().__init__()
+        self.config = config
+        self.net = net or UNet(config.image_size, config.channels, config.base_width,
+                               config.channel_mults, config.res_blocks, config.attention_resolutions,
+                               config.attention_heads, config.dropout)
+        ab = alphas_cumprod(config.schedule, config.timesteps)
+        # Non-persistent: derived from the config, so they are not part of the weights file.
+        self.register_buffer("ab", ab.float(), persistent=False)
+
+    # -- training ------------------------------------------------------------------------------
+    def training_loss(self, x0: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, dict]:
+        """MSE between the network output and its target at random timesteps; x0 in [-1, 1]."""
+        B = x0.shape[0]
+        t = torch.randint(0, self.config.timesteps, (B,), generator=generator, device=generator.device)
+        noise = torch.randn(x0.shape, generator=generator, device=generator.device)
+        t, noise = t.to(x0.device), noise.to(x0.device)
+        ab = self.ab[t][:, None, None, None]
+        x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * noise
+        target = noise if self.config.prediction == "eps" else ab.sqrt() * noise - (1 - ab).sqrt() * x0
+        loss = F.mse_loss(self.net(x_t, t), target)
+        return loss, {"loss": loss.item()}
+
+    # -- sampling ------------------------------------------------------------------------------
+    def predict_x0_eps(self, x_t: torch.Tensor, t: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The denoised image (clipped to [-1, 1]) and the noise consistent with it."""
+        tt = torch.full((x_t.shape[0],), t, device=x_t.device, dtype=torch.long)
+        out = self.net(x_t, tt)
+        ab = self.ab[t]
+        if self.config.prediction == "eps":
+            x0 = (x_t - (1 - ab).sqrt() * out) / ab.sqrt()
+        else:
+            x0 = ab.sqrt() * x_t - (1 - ab).sqrt() * out
+        x0 = x0.clamp(-1, 1)
+        eps = (x_t - ab.sqrt() * x0) / (1 - ab).sqrt()
+        return x0, eps
+
+    @torch.inference_mode()
+    def sample(self, n: int = 1, seed: int = 0, steps: int = 25, sampler: str = "ddim", eta: float = 0.0,
+               preview_every: int = 0, seeds: list[int] | None = None):
+        """Generator: yields Progress each step (and Preview of the predicted image every
+        ``preview_every`` steps); returns N×H×W×3 uint8. Image i uses ``seed + i`` unless ``seeds``."""
+        if sampler not in SAMPLERS:
+            raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
+        cfg, device = self.config, self.ab.device
+        seeds = list(seeds) if seeds is not None else [seed + i for i in range(n)]
+        gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        shape = (cfg.channels, cfg.image_size, cfg.image_size)
+        x = seeded_noise(shape, gens).to(device)
+        ts = timestep_sequence(cfg.timesteps, steps)
+        clock = EtaClock(0, len(ts))
+        for i, t in enumerate(ts):
+            t_prev = ts[i + 1] if i + 1 < len(ts) else -1
+            x0, eps = self.predict_x0_eps(x, t)
+            x = self._step(x, x0, eps, t, t_prev, sampler, eta, gens)
+            yield Progress(i + 1, len(ts), clock.eta(i + 1), stage="sample")
+            if preview_every and (i + 1) % preview_every == 0 and t_prev >= 0:
+                yield Preview(i + 1, image=to_uint8(x0))
+        return to_uint8(x)
+
+    def _step(self, x, x0, eps, t, t_prev, sampler, eta, gens):
+        ab = self.ab[t]
+        ab_prev = self.ab[t_prev] if t_prev >= 0 else torch.ones((), device=x.device)
+        if t_prev < 0:
+            return x0
+        if sampler == "ddim":
+            sigma = eta * ((1 - ab_prev) / (1 - ab) * (1 - ab / ab_prev)).sqrt()
+            x_prev = ab_prev.sqrt() * x0 + (1 - ab_prev - sigma**2).clamp(min=0).sqrt() * eps
+        else:  # ancestral step of the respaced chain (posterior q(x_prev | x_t, x0))
+            beta = 1 - ab / ab_prev
+            mean = (ab_prev.sqrt() * beta / (1 - ab)) * x0 + ((1 - beta).sqrt() * (1 - ab_prev) / (1 - ab)) * x
+            x_prev, sigma = mean, (beta * (1 - ab_prev) / (1 - ab)).sqrt()
+        if float(sigma) > 0:
+            x_prev = x_prev + sigma * seeded_noise(x.shape[1:], gens).to(x.device)
+        return x_prev
+
+
+def build_ddpm(config: DDPMConfig) -> DiffusionModel:
+    return DiffusionModel(config)
+
+
+register(ArchSpec(
+    name="ddpm",
+    family="diffusion",
+    modality="image",
+    config_cls=DDPMConfig,
+    builder=build_ddpm,
+    capabilities=frozenset({Capability.GENERATE}),
+    trainer="trainers.diffusion",
+    description="Denoising diffusion (DDPM) with a UNet; DDPM and DDIM sampling",
+    sampler_options=("steps", "sampler", "eta"),
+))

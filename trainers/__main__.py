@@ -1,0 +1,241 @@
+"""``python -m trainers ARCH --data DIR --name NAME ...``: train one model into the library.
+
+With ``--events`` only JSON-Lines events go to stdout (the app runs trainers this way, as a child
+process, and reads them); otherwise a tqdm bar. SIGTERM, Ctrl-C, or a ``stop`` line on stdin saves a
+checkpoint, publishes the model trained so far, and exits 0; ``--resume`` continues exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import signal
+import sys
+import threading
+import traceback
+
+from genstudio.core.errors import GenStudioError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m trainers", description="Train a GenStudio model.")
+    p.add_argument("arch", help="architecture name (see `genstudio archs`)")
+    p.add_argument("--data", help="folder of training data (not needed with --resume)")
+    p.add_argument("--name", required=True, help="name of the model in the library")
+    p.add_argument("--preset", default="small", help="tiny, small or medium (default: small)")
+    p.add_argument("--config", metavar="FILE.toml", help="[model] and [train] settings over the preset")
+    p.add_argument("--steps", type=int, help="total optimizer steps (overrides the preset)")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--resume", action="store_true", help="continue the run named --name from its checkpoint")
+    p.add_argument("--from", dest="from_model", metavar="MODEL", help="fine-tune from a library model")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing model/run of that name")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = default)")
+    p.add_argument("--events", action="store_true", help="print JSON-Lines events only (for the app)")
+    return p
+
+
+class Emitter:
+    """Sends events to stdout (JSON Lines or a tqdm bar) and keeps a copy in the run's events.jsonl."""
+
+    def __init__(self, json_lines: bool):
+        self.json_lines, self.bar, self.log_path, self.stdout_ok = json_lines, None, None, True
+
+    def __call__(self, event) -> None:
+        from genstudio.core.events import to_json
+
+        line = to_json(event)
+        if self.log_path is not None:
+            with open(self.log_path, "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+        if self.json_lines:
+            self._print(line)
+        else:
+            self._human(event)
+
+    def _print(self, line: str) -> None:
+        if not self.stdout_ok:
+            return
+        try:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+        except (BrokenPipeError, OSError):
+            self.stdout_ok = False  # the app went away: keep training, the run folder has the log
+
+    def _human(self, event) -> None:
+        from tqdm import tqdm
+
+        if event.type == "progress":
+            if self.bar is None:
+                self.bar = tqdm(total=event.total, initial=event.step, unit="step", dynamic_ncols=True)
+            self.bar.update(event.step - self.bar.n)
+            self.bar.set_postfix({k: f"{v:.4g}" for k, v in event.metrics.items() if k in ("loss", "lr")})
+        elif event.type == "done":
+            self.close()
+            verb = "Stopped and saved" if event.stopped else "Finished"
+            print(f"{verb}: model '{event.model}' ({event.steps} steps) is in the library at {event.path}")
+        elif event.type == "failed":
+            self.close()
+            print(f"Training failed: {event.message}", file=sys.stderr)
+        else:
+            text = event.message if event.type == "log" else f"preview: {event.path}"
+            (self.bar.write if self.bar else print)(text)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def install_stop_handlers(stop, emit, listen_stdin: bool) -> None:
+    from genstudio.core.events import Log
+
+    def on_signal(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt  # a second Ctrl-C: stop at once, the last checkpoint stands
+        emit(Log("Stopping: saving a checkpoint after this step (press Ctrl-C again to abort)."))
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, on_signal)
+    if listen_stdin and sys.stdin is not None:
+        def read_stdin():
+            try:
+                for line in sys.stdin:
+                    if line.strip().lower() == "stop":
+                        stop.set()
+                        return
+            except (OSError, ValueError):
+                return  # stdin closed: the parent may have gone; training carries on
+
+        threading.Thread(target=read_stdin, name="stop-listener", daemon=True).start()
+
+
+def make_job(args):
+    """Resolve presets, checkpoint and library into a TrainJob; raises GenStudioError for the user."""
+    from genstudio.core import config as configlib
+    from genstudio.core.devices import resolve_device, set_threads
+    from genstudio.core.errors import CheckpointError, ConfigError, ModelFileError
+    from genstudio.core.paths import runs_dir
+    from genstudio.core.registry import get
+    from genstudio.core.store import ModelStore, check_name
+    from trainers import checkpoint
+    from trainers.loop import TrainConfig, TrainJob
+
+    spec = get(args.arch)
+    name = check_name(args.name)
+    store = ModelStore()
+    set_threads(args.threads)
+    device = resolve_device(args.device)
+    overrides = {k: v for k, v in (("steps", args.steps), ("batch_size", args.batch_size), ("lr", args.lr),
+                                   ("seed", args.seed)) if v is not None}
+    job_kwargs = {"spec": spec, "name": name, "device": device, "store": store, "preset": args.preset,
+                  "from_model": args.from_model}
+    found = checkpoint.find(runs_dir() / name / "checkpoint")
+    if args.resume:
+        if found is None:
+            raise CheckpointError(f"There is no checkpoint to resume for '{name}'. Start it without --resume.")
+        meta = checkpoint.load_meta(found)
+        if meta["arch"] != spec.name:
+            raise CheckpointError(f"The run '{name}' trains '{meta['arch']}', not '{spec.name}'.")
+        train = configlib.from_dict(TrainConfig, {**meta["train_config"], **overrides}, what="training setting")
+        model_config = configlib.from_dict(spec.config_cls, meta["model_config"])
+        return TrainJob(**{**job_kwargs, "preset": meta["preset"], "from_model": meta.get("from_model")},
+                        model_config=model_config, train=train, data_dir=args.data or meta["data_dir"],
+                        resume=True)
+    if not args.data:
+        raise ConfigError("Give the training folder with --data DIR.")
+    if not args.overwrite and (found is not None or store.exists(name)):
+        raise ModelFileError(f"A model or training run named '{name}' already exists. Use --resume to "
+                             "continue it, --overwrite to start again, or choose another name.")
+    if args.overwrite:
+        import shutil
+
+        shutil.rmtree(runs_dir() / name, ignore_errors=True)
+    custom = read_config_file(args.config) if args.config else {}
+    train = configlib.from_dict(TrainConfig, {**spec.train_settings(args.preset), **custom.get("train", {}),
+                                              **overrides}, what="training setting")
+    if args.from_model:
+        card = store.get(args.from_model).card
+        if card["arch"] != spec.name:
+            raise ConfigError(f"'{args.from_model}' is a '{card['arch']}' model; it cannot fine-tune '{spec.name}'.")
+        model_config = configlib.from_dict(spec.config_cls, card["config"])
+    else:
+        model_config = spec.model_config(args.preset, custom.get("model"))
+    return TrainJob(**job_kwargs, model_config=model_config, train=train, data_dir=args.data)
+
+
+def read_config_file(path: str) -> dict:
+    import tomllib
+
+    from genstudio.core.errors import ConfigError
+
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(f"Cannot read the config file '{path}': {err}") from None
+    if set(data) - {"model", "train"}:
+        raise ConfigError(f"'{path}' may only hold [model] and [train] tables, not {sorted(set(data) - {'model', 'train'})}.")
+    return data
+
+
+def run(args, emit, stop) -> int:
+    """Train; every outcome ends in one Done or Failed event. Returns the process exit code."""
+    from genstudio.core.devices import describe
+    from genstudio.core.events import Failed, Log
+    from genstudio.core.paths import log_dir
+    from trainers.loop import Trainer
+
+    try:
+        job = make_job(args)
+        emit.log_path = job.run_dir / "events.jsonl"
+        job.run_dir.mkdir(parents=True, exist_ok=True)
+        family = importlib.import_module(job.spec.trainer)
+        emit(Log(f"Training '{job.name}' ({job.spec.name}, preset {job.preset}) on {describe(job.device)}."))
+        trainer = Trainer(job, family, emit, stop)
+        emit(Log(trainer.report.to_text()))
+        emit(trainer.run())
+        return EXIT_OK
+    except GenStudioError as err:
+        emit(Failed(str(err)))
+        return EXIT_FAILED
+    except (FloatingPointError, MemoryError) as err:
+        emit(Failed(str(err) or "Out of memory: try a smaller batch size or preset."))
+        return EXIT_FAILED
+    except OSError as err:
+        emit(Failed(f"A file could not be written or read: {err}. The last checkpoint is kept; "
+                    "free some disk space and run again with --resume."))
+        return EXIT_FAILED
+    except Exception as err:  # noqa: BLE001 - last resort: the user gets a sentence, the log the trace
+        detail = traceback.format_exc()
+        try:
+            log_dir().mkdir(parents=True, exist_ok=True)
+            logging.basicConfig(filename=log_dir() / "trainer.log", level=logging.ERROR)
+            logging.error(detail)
+        except OSError:
+            pass
+        emit(Failed(f"Training failed unexpectedly: {err}", detail=detail))
+        return EXIT_FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    from trainers.loop import StopFlag
+
+    args = build_parser().parse_args(argv)
+    emit, stop = Emitter(json_lines=args.events), StopFlag()
+    install_stop_handlers(stop, emit, listen_stdin=args.events)
+    try:
+        return run(args, emit, stop)
+    finally:
+        emit.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""The one training loop every architecture uses.
+
+AdamW, linear warmup then cosine decay, gradient clipping, an EMA copy of the weights, mixed
+precision on CUDA, gradient accumulation; checkpoints every N steps and on stop; previews every N
+steps; exact resume. The loop does no printing: it ``emit``s events (core/events.py), and the
+front-end (``trainers.__main__``) turns them into JSON Lines or a tqdm bar. Data order is a pure
+function of (seed, epoch), so resuming needs only the count of samples consumed.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from genstudio.core import config as configlib
+from genstudio.core.errors import CheckpointError, ModelFileError
+from genstudio.core.events import Done, EtaClock, Event, Log, Preview, Progress
+from genstudio.core.paths import runs_dir
+from genstudio.core.registry import ArchSpec
+from genstudio.core.store import ModelStore, new_card
+from trainers import checkpoint
+
+PREVIEW_SEED = 1234  # fixed so successive previews show the same images improving
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 10000  # optimizer steps in total
+    batch_size: int = 32
+    lr: float = 2e-4  # peak learning rate, after warmup
+    weight_decay: float = 0.0
+    betas: tuple[float, ...] = (0.9, 0.999)
+    warmup_steps: int = 200
+    min_lr_ratio: float = 0.1  # cosine decays to lr * this
+    grad_clip: float = 1.0  # max global grad norm (0 = off)
+    ema_decay: float = 0.999
+    grad_accum: int = 1  # micro-batches per optimizer step
+    checkpoint_every: int = 500
+    preview_every: int = 500
+    preview_count: int = 16
+    mixed_precision: bool = True  # bf16/fp16 autocast, CUDA only
+    hflip: bool = False  # random horizontal flips (doubles small folders; wrong for text-like images)
+    seed: int = 0
+
+
+@dataclass
+class TrainJob:
+    """Everything one run needs; the CLI and the UI both fill this in."""
+
+    spec: ArchSpec
+    name: str
+    model_config: Any
+    train: TrainConfig
+    data_dir: str
+    device: Any  # torch.device
+    resume: bool = False
+    from_model: str | None = None
+    preset: str = "small"
+    store: ModelStore = field(default_factory=ModelStore)
+
+    @property
+    def run_dir(self) -> Path:
+        return runs_dir() / self.name
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT handlers or a "stop" line from the UI; the loop checks it every step."""
+
+    def __init__(self):
+        self._event = threading.Event()
+        self.stop_at_step: int | None = None  # tests: stop after this step, deterministically
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self, step: int | None = None) -> bool:
+        return self._event.is_set() or (self.stop_at_step is not None and step is not None
+                                        and step >= self.stop_at_step)
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    span = max(1, cfg.steps - cfg.warmup_steps)
+    progress = min(1.0, (step - cfg.warmup_steps) / span)
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+class DataStream:
+    """Endless batches over N items: each epoch a permutation seeded by (seed, epoch)."""
+
+    def __init__(self, size: int, seed: int, consumed: int = 0):
+        self.size, self.seed, self.consumed = size, seed, consumed
+        self._epoch, self._perm = -1, None
+
+    def next_indices(self, batch: int) -> torch.Tensor:
+        out = []
+        for _ in range(batch):
+            epoch, pos = divmod(self.consumed, self.size)
+            if epoch != self._epoch:
+                gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+                self._epoch, self._perm = epoch, torch.randperm(self.size, generator=gen)
+            out.append(self._perm[pos])
+            self.consumed += 1
+        return torch.stack(out)
+
+
+@torch.no_grad()
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    for e, p in zip(ema.parameters(), model.parameters()):
+        e.lerp_(p.detach(), 1 - decay)
+    for e, b in zip(ema.buffers(), model.buffers()):
+        e.copy_(b)
+
+
+def grid_png(images: np.ndarray) -> bytes:
+    """N×H×W×3 uint8 -> PNG bytes of a near-square grid with 2-pixel gutters."""
+    from genstudio.tasks.images import make_grid
+
+    buf = io.BytesIO()
+    make_grid(images).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+class Trainer:
+    def __init__(self, job: TrainJob, family, emit: Callable[[Event], None], stop: StopFlag):
+        self.job, self.family, self.emit, self.stop = job, family, emit, stop
+        self.cfg = job.train
+        self.device = job.device
+        self.last_metrics: dict[str, float] = {}
+        job.run_dir.mkdir(parents=True, exist_ok=True)
+        self.data, self.report = family.load_data(job)
+
+    # -- set-up --------------------------------------------------------------------------------
+    def _build(self):
+        torch.manual_seed(self.cfg.seed)
+        model = self.job.spec.build(self.job.model_config).to(self.device)
+        if self.job.from_model and not self.job.resume:
+            card, tensors = self.job.store.load(self.job.from_model)
+            model.load_state_dict(tensors)
+            self.emit(Log(f"Fine-tuning from '{self.job.from_model}' ({card.get('steps', 0)} steps)."))
+        ema = copy.deepcopy(model).eval().requires_grad_(False)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=self.cfg.lr, betas=tuple(self.cfg.betas),
+                                      weight_decay=self.cfg.weight_decay)
+        noise = torch.Generator(self.device).manual_seed(self.cfg.seed)
+        return model, ema, optimizer, noise
+
+    def _autocast(self):
+        if self.device.type == "cuda" and self.cfg.mixed_precision:
+            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            return torch.autocast("cuda", dtype=dtype)
+        return torch.autocast(self.device.type, enabled=False)
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self) -> Done:
+        job, cfg = self.job, self.cfg
+        model, ema, optimizer, noise = self._build()
+        step, consumed, elapsed = 0, 0, 0.0
+        ckpt_dir = job.run_dir / "checkpoint"
+        if job.resume:
+            found = checkpoint.find(ckpt_dir)
+            if found is None:
+                raise CheckpointError(f"There is no checkpoint to resume for '{job.name}'.")
+            meta = checkpoint.restore(found, model=model, ema=ema, optimizer=optimizer, noise_generator=noise)
+            step, consumed, elapsed = meta["step"], meta["consumed"], meta.get("elapsed_s", 0.0)
+            self.emit(Log(f"Resumed '{job.name}' at step {step} of {cfg.steps}."))
+        stream = DataStream(len(self.data), cfg.seed, consumed)
+        use_scaler = self.device.type == "cuda" and cfg.mixed_precision and not torch.cuda.is_bf16_supported()
+        scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
+        clock, t0, last_emit = EtaClock(step, cfg.steps), time.perf_counter(), 0.0
+        stopped = False
+        model.train()
+        while step < cfg.steps:
+            if self.stop.is_set(step):
+                stopped = True
+                break
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(step, cfg)
+            metrics = self._accumulate(model, stream, noise, scaler)
+            if cfg.grad_clip:
+                scaler.unscale_(optimizer)
+                metrics["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
+            scaler.step(optimizer)
+            scaler.update()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            update_ema(ema, model, min(cfg.ema_decay, (1 + step) / (10 + step)))
+            metrics["lr"] = optimizer.param_groups[0]["lr"]
+            self._log_metrics(step, metrics)
+            now = time.perf_counter()
+            if now - last_emit > 0.25 or step == cfg.steps:
+                self.emit(Progress(step, cfg.steps, clock.eta(step), metrics, stage="train"))
+                last_emit = now
+            if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < cfg.steps:
+                self._checkpoint(ckpt_dir, model, ema, optimizer, noise, step, stream, elapsed + now - t0)
+            if cfg.preview_every and step % cfg.preview_every == 0:
+                self._preview(ema, step)
+        elapsed += time.perf_counter() - t0
+        self._checkpoint(ckpt_dir, model, ema, optimizer, noise, step, stream, elapsed)
+        info = self._publish(ema, step, elapsed)
+        return Done(model=info.name, path=str(info.path), steps=step, stopped=stopped,
+                    metrics=self.last_metrics)
+
+    def _accumulate(self, model, stream: DataStream, noise: torch.Generator, scaler) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for _ in range(self.cfg.grad_accum):
+            idx = stream.next_indices(self.cfg.batch_size)
+            batch = self.family.make_batch(self.data, idx, noise, self.cfg, self.device)
+            with self._autocast():
+                loss, metrics = model.training_loss(batch, noise)
+            scaler.scale(loss / self.cfg.grad_accum).backward()
+            for k, v in metrics.items():
+                totals[k] = totals.get(k, 0.0) + v / self.cfg.grad_accum
+        if not all(math.isfinite(v) for v in totals.values()):
+            raise FloatingPointError("The loss became NaN or infinite; try a lower learning rate.")
+        return totals
+
+    def _log_metrics(self, step: int, metrics: dict[str, float]) -> None:
+        self.last_metrics = {k: round(v, 6) for k, v in metrics.items()}
+        with open(self.job.run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"step": step, **self.last_metrics}) + "\n")
+
+    def _checkpoint(self, folder, model, ema, optimizer, noise, step, stream, elapsed) -> None:
+        job = self.job
+        meta = {"arch": job.spec.name, "name": job.name, "step": step, "consumed": stream.consumed,
+                "elapsed_s": round(elapsed, 2), "preset": job.preset, "data_dir": job.data_dir,
+                "from_model": job.from_model, "model_config": configlib.to_dict(job.model_config),
+                "train_config": configlib.to_dict(self.cfg), "data": self.report.summary()}
+        checkpoint.save(folder, model=model, ema=ema, optimizer=optimizer, noise_generator=noise, meta=meta)
+
+    def _sample_grid(self, ema) -> np.ndarray:
+        from genstudio.core.events import drive
+
+        return drive(self.family.preview_samples(ema, self.cfg.preview_count, PREVIEW_SEED))
+
+    def _preview(self, ema, step: int) -> None:
+        folder = self.job.run_dir / "previews"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"step_{step:07d}.png"
+        path.write_bytes(grid_png(self._sample_grid(ema)))
+        self.emit(Preview(step, path=str(path), caption=f"EMA samples at step {step}"))
+
+    def _publish(self, ema, step: int, elapsed: float):
+        job = self.job
+        card = new_card(job.name, job.spec.name, configlib.to_dict(job.model_config), steps=step,
+                        data=self.report.summary(), metrics=self.last_metrics, family=job.spec.family,
+                        modality=job.spec.modality, preset=job.preset, parent=job.from_model,
+                        train=configlib.to_dict(self.cfg), train_seconds=round(elapsed, 1),
+                        device=str(self.device))
+        try:
+            return job.store.save(card, ema.state_dict(), samples_png=grid_png(self._sample_grid(ema)),
+                                  overwrite=True)
+        except OSError as err:
+            raise ModelFileError(f"Could not save '{job.name}' to the library ({err.strerror or err}). "
+                                 f"The checkpoint in {job.run_dir} is safe: free some space and run "
+                                 "again with --resume.") from None
