@@ -16,6 +16,9 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"'{key}' must be a list, got {value!r}.")
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:  # tuple[int, ...]: check every item
+            return tuple(_coerce(item, args[0], f"{key}[{i}]") for i, item in enumerate(value))
         return tuple(value)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

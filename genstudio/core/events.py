@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 
 @dataclass
@@ -65,7 +65,7 @@ class Failed:
     type: ClassVar[str] = "failed"
 
 
-Event = Union[Progress, Preview, Log, Done, Failed]
+Event = Progress | Preview | Log | Done | Failed
 EVENT_TYPES: dict[str, type] = {cls.type: cls for cls in (Progress, Preview, Log, Done, Failed)}
 _NOT_SERIALISED = {"image"}
 
@@ -85,11 +85,14 @@ def from_json(line: str) -> Event:
         data = json.loads(line)
     except json.JSONDecodeError as err:
         raise ValueError(f"not a JSON event line: {line[:80]!r}") from err
-    if not isinstance(data, dict) or data.get("type") not in EVENT_TYPES:
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str) or data["type"] not in EVENT_TYPES:
         raise ValueError(f"not a GenStudio event: {line[:80]!r}")
     cls = EVENT_TYPES[data["type"]]
     names = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names})
+    try:
+        return cls(**{k: v for k, v in data.items() if k in names})
+    except TypeError as err:  # a required field is missing
+        raise ValueError(f"incomplete {data['type']} event ({err}): {line[:80]!r}") from None
 
 
 class EtaClock:

@@ -10,15 +10,16 @@ from __future__ import annotations
 import enum
 import importlib
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from genstudio.core import config as configlib
 from genstudio.core.errors import ConfigError, GenStudioError
 from genstudio.core.paths import resources_dir
 
 
-class Capability(str, enum.Enum):
+class Capability(enum.StrEnum):
     GENERATE = "generate"
     INPAINT = "inpaint"
     TRANSLATE = "translate"
@@ -60,16 +61,19 @@ class ArchSpec:
             self._presets.update(data)
         return self._presets
 
-    def model_config(self, preset: str = "small", overrides: dict[str, Any] | None = None) -> Any:
+    def preset(self, preset: str) -> dict[str, dict[str, Any]]:
         if preset not in self.presets:
             raise ConfigError(
                 f"'{self.name}' has no preset '{preset}'. Choose one of: {', '.join(self.presets)}."
             )
-        values = {**self.presets[preset].get("model", {}), **(overrides or {})}
+        return self.presets[preset]
+
+    def model_config(self, preset: str = "small", overrides: dict[str, Any] | None = None) -> Any:
+        values = {**self.preset(preset).get("model", {}), **(overrides or {})}
         return configlib.from_dict(self.config_cls, values, what=f"{self.name} model setting")
 
     def train_settings(self, preset: str = "small") -> dict[str, Any]:
-        return dict(self.presets[preset].get("train", {}))
+        return dict(self.preset(preset).get("train", {}))
 
     def build(self, config: Any) -> Any:
         return self.builder(config)

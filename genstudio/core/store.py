@@ -17,13 +17,14 @@ import shutil
 import tempfile
 import uuid
 import zipfile
+import zlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from genstudio import __version__
-from genstudio.core.errors import ModelFileError, ModelNotFound
+from genstudio.core.errors import GenStudioError, ModelFileError, ModelNotFound
 from genstudio.core.paths import bundled_models_dir, models_dir
 
 CARD = "card.json"
@@ -63,7 +64,7 @@ class ModelInfo:
 
 def check_name(name: str) -> str:
     name = name.strip() if isinstance(name, str) else ""
-    if not _NAME_RE.match(name) or name.endswith((".", " ")) or name.lower() in _WINDOWS_RESERVED:
+    if not _NAME_RE.match(name) or name.endswith((".", " ")) or name.split(".")[0].lower() in _WINDOWS_RESERVED:
         raise ModelFileError(
             f"'{name}' is not a usable model name: use up to 64 letters, digits, spaces, '-', '_' or '.'"
             ", starting with a letter or digit."
@@ -84,7 +85,7 @@ def new_card(name: str, arch: str, config: dict, *, steps: int, data: dict | Non
     """A card with everything but the weights hash, which ``ModelStore.save`` fills in."""
     return {"format": CARD_FORMAT, "name": name, "arch": arch, "config": config, "steps": steps,
             "data": data or {}, "metrics": metrics or {},
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "app_version": __version__, "weights_sha256": "", **extra}
 
 
@@ -149,8 +150,12 @@ def check_tensors_match(card: dict[str, Any], tensors: dict[str, Any]) -> None:
     from genstudio.core import config as configlib
     from genstudio.core.registry import get
 
-    spec = get(card["arch"])
-    cfg = configlib.from_dict(spec.config_cls, card["config"], what=f"{card['name']} config")
+    try:
+        spec = get(card["arch"])
+        cfg = configlib.from_dict(spec.config_cls, card["config"], what=f"{card['name']} config")
+    except GenStudioError as err:
+        raise ModelFileError(f"{card['name']}: its card does not describe a network this GenStudio can "
+                             f"build ({err})") from None
     with torch.device("meta"):
         expected = {k: tuple(v.shape) for k, v in spec.build(cfg).state_dict().items()}
     got = {k: tuple(v.shape) for k, v in tensors.items()}
@@ -207,7 +212,8 @@ class ModelStore:
     def get(self, name: str) -> ModelInfo:
         for base, bundled in ((self.root, False), (self.bundled, True)):
             folder = base / name
-            if name and not name.startswith(".") and (folder / CARD).is_file():
+            # A plain folder name only: "a/../../b" or an absolute path must not reach outside the library.
+            if name and name == Path(name).name and not name.startswith(".") and (folder / CARD).is_file():
                 return ModelInfo(name, folder, read_card(folder), bundled)
         names = ", ".join(m.name for m in self.list()[0]) or "none yet"
         raise ModelNotFound(f"No model named '{name}' in the library (models: {names}).")
@@ -239,7 +245,11 @@ class ModelStore:
                 raise ModelFileError(f"A model named '{name}' already exists. Choose another name.")
             trash = self.root / f".trash-{name}-{uuid.uuid4().hex[:8]}"
             os.replace(final, trash)
-            os.replace(staging, final)
+            try:
+                os.replace(staging, final)
+            except BaseException:
+                os.replace(trash, final)  # put the old model back rather than lose it
+                raise
             shutil.rmtree(trash, ignore_errors=True)
         else:
             os.replace(staging, final)
@@ -339,5 +349,9 @@ class ModelStore:
         if by_file[CARD].file_size > MAX_CARD_BYTES or by_file[WEIGHTS].file_size > MAX_WEIGHTS_BYTES:
             raise ModelFileError(f"'{label}' has implausibly large files; refusing to unpack it.")
         for fname, member in by_file.items():
-            with zf.open(member) as fin, open(dest / fname, "wb") as fout:
-                shutil.copyfileobj(fin, fout, 1 << 20)
+            try:
+                with zf.open(member) as fin, open(dest / fname, "wb") as fout:
+                    shutil.copyfileobj(fin, fout, 1 << 20)
+            except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as err:
+                # Bad CRC, truncated data, unsupported compression, or encrypted (RuntimeError).
+                raise ModelFileError(f"'{label}' is damaged or cannot be unpacked ({err}).") from None

@@ -29,7 +29,7 @@ class GenerateRequest:
     eta: float = 0.0  # DDIM stochasticity: 0 deterministic, 1 like DDPM
 
     @classmethod
-    def from_params(cls, params: dict[str, Any]) -> "GenerateRequest":
+    def from_params(cls, params: dict[str, Any]) -> GenerateRequest:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in params.items() if k in names})
 

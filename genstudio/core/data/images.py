@@ -19,7 +19,7 @@ from PIL import Image, ImageFile, ImageOps
 from genstudio.core.errors import DatasetError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
-MAX_PIXELS = 64 * 1024 * 1024  # refuse decompression bombs before decoding (64 MP ~ 8k x 8k)
+MAX_PIXELS = 8192 * 8192  # refuse decompression bombs before decoding (~67 megapixels)
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # a truncated file is a bad file, not a grey stripe
 
 
@@ -117,7 +117,7 @@ def load_image(path: Path | str, size: int | None = None) -> np.ndarray:
         raise
     except PermissionError:
         raise ValueError("permission denied") from None
-    except Image.DecompressionBombError:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # the warning is raised as an error above
         raise ValueError("image too large (decompression bomb protection)") from None
     except Image.UnidentifiedImageError:
         raise ValueError("not an image Pillow can read (wrong extension or corrupt)") from None

@@ -1,0 +1,44 @@
+"""The `genstudio` command: architecture listing and library commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from genstudio.cli import main
+from genstudio.core.registry import specs
+
+
+def test_archs_json_lists_every_spec(capsys):
+    assert main(["archs", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows] == [s.name for s in specs()]
+    for row in rows:
+        assert set(row) == {"name", "family", "modality", "capabilities"}
+        assert isinstance(row["capabilities"], list)
+
+
+def test_archs_table(capsys):
+    assert main(["archs"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:3] == ["name", "family", "modality"]
+    assert any(line.startswith("ddpm ") for line in out)
+
+
+def test_user_errors_are_one_line_not_tracebacks(capsys):
+    assert main(["generate", "--model", "no-such-model", "-o", "x.png"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: No model named 'no-such-model'") and "Traceback" not in err
+
+
+def test_console_script_entry_point_runs():
+    proc = subprocess.run([sys.executable, "-m", "genstudio.cli", "archs"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0 and "ddpm" in proc.stdout
+
+
+def test_models_lists_bundled_starter(capsys):
+    assert main(["models", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert any(r["name"] == "starter-emoji" and r["bundled"] for r in rows)
