@@ -36,6 +36,7 @@ def rss_mb() -> float:
 
 def build_ours(realistic_weights: bool = False):
     import torch
+
     from genstudio.models.diffusion import DDPMConfig, DiffusionModel
     model = DiffusionModel(DDPMConfig(image_size=SIZE, base_width=WIDTH, channel_mults=MULTS, res_blocks=2,
                                       attention_resolutions=(8,), attention_heads=4, timesteps=TIMESTEPS))
@@ -48,10 +49,9 @@ def build_ours(realistic_weights: bool = False):
 
 
 def build_peer():
-    for name in ("torchvision", "torchvision.transforms", "torchvision.utils"):  # PyPI wheel can't load here
-        sys.modules.setdefault(name, types.ModuleType(name))
-    sys.modules["torchvision"].transforms = sys.modules["torchvision.transforms"]
-    sys.modules["torchvision"].utils = sys.modules["torchvision.utils"]
+    tv = sys.modules.setdefault("torchvision", types.ModuleType("torchvision"))  # PyPI wheel can't load here
+    for sub in ("transforms", "utils"):
+        setattr(tv, sub, sys.modules.setdefault(f"torchvision.{sub}", types.ModuleType(f"torchvision.{sub}")))
     from denoising_diffusion_pytorch import GaussianDiffusion, Unet
     from denoising_diffusion_pytorch.version import __version__
     net = Unet(dim=WIDTH, dim_mults=MULTS, flash_attn=False)
@@ -88,12 +88,10 @@ def setup_sample(side: str, warmup: int):
     if side == "ours":
         from genstudio.core.events import drive
         model, info = build_ours(realistic_weights=True).eval(), {}
-        run = lambda: drive(model.sample(n=N_IMAGES, steps=STEPS, sampler="ddim"))  # noqa: E731
-        net = model.net
+        run, net = lambda: drive(model.sample(n=N_IMAGES, steps=STEPS, sampler="ddim")), model.net
     else:
         model, info = build_peer()
-        model.eval()
-        run, net = lambda: model.sample(batch_size=N_IMAGES), model.model  # noqa: E731
+        run, net = lambda: model.eval().sample(batch_size=N_IMAGES), model.model
     info["params"] = sum(p.numel() for p in net.parameters())
     with torch.inference_mode():  # warm-up: a few network calls at the sampling batch size
         for _ in range(warmup):
@@ -106,24 +104,25 @@ def setup_onnx(warmup: int):
     import numpy as np
     import onnxruntime as ort
     import torch
+
     from genstudio.core.events import drive
     from genstudio.models.diffusion import seeded_noise, timestep_sequence, to_uint8
-    model = build_ours(realistic_weights=True).eval()
-    path, errors = os.path.join(tempfile.mkdtemp(), "unet.onnx"), []
-    for dynamo in (False, True):  # TorchScript exporter keeps opset 17 exactly; dynamo one as fallback
-        try:
-            torch.onnx.export(model.net, (torch.randn(2, 3, SIZE, SIZE), torch.tensor([1, 500])), path,
-                              opset_version=17, input_names=["x", "t"], output_names=["out"], dynamo=dynamo,
-                              dynamic_axes={"x": {0: "batch"}, "t": {0: "batch"}, "out": {0: "batch"}})
-            exporter = "dynamo" if dynamo else "torchscript"
-            break
-        except Exception as e:  # noqa: BLE001 - reported, not fatal
-            errors.append(f"{'dynamo' if dynamo else 'torchscript'}: {type(e).__name__}: {e}"[:300])
-    else:
-        raise RuntimeError("; ".join(errors))
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads, opts.inter_op_num_threads = THREADS, 1
-    sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    model, errors = build_ours(realistic_weights=True).eval(), []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "unet.onnx")
+        for exporter in ("torchscript", "dynamo"):  # the first keeps opset 17 exactly; the second is a fallback
+            try:
+                torch.onnx.export(model.net, (torch.randn(2, 3, SIZE, SIZE), torch.tensor([1, 500])), path,
+                                  opset_version=17, input_names=["x", "t"], output_names=["out"],
+                                  dynamo=exporter == "dynamo", dynamic_axes={k: {0: "batch"} for k in ("x", "t", "out")})
+                break
+            except Exception as e:  # noqa: BLE001 - reported, not fatal
+                errors.append(f"{exporter}: {type(e).__name__}: {e}"[:300])
+        else:
+            raise RuntimeError("; ".join(errors))
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads, opts.inter_op_num_threads = THREADS, 1
+        sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
     ab, ts = model.ab.numpy(), timestep_sequence(TIMESTEPS, STEPS)
     x_init = seeded_noise((3, SIZE, SIZE), [torch.Generator().manual_seed(i) for i in range(N_IMAGES)]).numpy()
 
@@ -162,7 +161,7 @@ def child(side: str, what: str, block: int, warmup: int):
     except Exception as e:  # noqa: BLE001 - the parent reports it
         proto.write(json.dumps({"error": f"{type(e).__name__}: {e}"[:500]}) + "\n")
         return
-    info.update(torch=torch.__version__, threads=torch.get_num_threads(), rss_after_setup_mb=round(rss_mb(), 1))
+    info.update(torch=torch.__version__, threads=torch.get_num_threads())
     proto.write(json.dumps(info) + "\n")
     while sys.stdin.readline().strip() == "go":
         t0 = time.perf_counter()
@@ -173,21 +172,18 @@ def child(side: str, what: str, block: int, warmup: int):
 # -- parent: start the children, interleave their timed blocks, summarise ----------------------
 class Child:
     def __init__(self, side, what, block, warmup):
-        cmd = [sys.executable, os.path.abspath(__file__), "--side", side, "--what", what,
-               "--block", str(block), "--warmup", str(warmup)]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.info, self.runs = self._read(), []
+        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--side", side, "--what", what,
+                                      "--block", str(block), "--warmup", str(warmup)],
+                                     cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.info, self.runs = self.ask(""), []
 
-    def _read(self):
+    def ask(self, command):  # send a line (or nothing), read one JSON reply
+        self.proc.stdin.write(command)
+        self.proc.stdin.flush()
         line = self.proc.stdout.readline()
         if not line:
             raise RuntimeError(f"child {self.proc.args[3:7]} died (see stderr above)")
         return json.loads(line)
-
-    def time_once(self):
-        self.proc.stdin.write("go\n")
-        self.proc.stdin.flush()
-        self.runs.append(self._read())
 
     def close(self):
         self.proc.stdin.close()
@@ -197,21 +193,24 @@ class Child:
 def interleaved(children, repeats):
     for r in range(repeats):
         for c in children if r % 2 == 0 else children[::-1]:
-            c.time_once()
+            c.runs.append(c.ask("go\n"))
     for c in children:
         c.close()
 
 
 def summary(train, sample, block):
-    steps_s = [block / r["seconds"] for r in train.runs]
-    secs = [r["seconds"] for r in sample.runs]
-    med = statistics.median(secs)
-    return {"params": train.info["params"],
-            "train_steps_per_s": round(statistics.median(steps_s), 4), "train_steps_per_s_runs": [round(s, 4) for s in steps_s],
-            "sample_seconds": round(med, 3), "sample_images_per_s": round(N_IMAGES / med, 4),
+    steps_s, secs = [block / r["seconds"] for r in train.runs], [r["seconds"] for r in sample.runs]
+    return {"params": train.info["params"], "train_steps_per_s": round(statistics.median(steps_s), 4),
+            "train_steps_per_s_runs": [round(s, 4) for s in steps_s],
+            "sample_seconds": round(statistics.median(secs), 3),
+            "sample_images_per_s": round(N_IMAGES / statistics.median(secs), 4),
             "sample_seconds_runs": [round(s, 3) for s in secs],
-            "peak_rss_mb": {"train": train.runs[-1]["peak_rss_mb"], "sample": sample.runs[-1]["peak_rss_mb"]},
-            "rss_after_setup_mb": {"train": train.info["rss_after_setup_mb"], "sample": sample.info["rss_after_setup_mb"]}}
+            "peak_rss_mb": {"train": train.runs[-1]["peak_rss_mb"], "sample": sample.runs[-1]["peak_rss_mb"]}}
+
+
+def paired(xs, ys):
+    """Median of per-repeat ratios x/y: repeat i of each side ran back to back, so it shares the load."""
+    return round(statistics.median(x / y for x, y in zip(xs, ys)), 3)
 
 
 def main():
@@ -260,7 +259,9 @@ def main():
         "ours": ours, "peer": peer,
         "ratios_ours_over_peer": {
             "train_steps_per_s": round(ours["train_steps_per_s"] / peer["train_steps_per_s"], 3),
+            "train_steps_per_s_paired": paired(ours["train_steps_per_s_runs"], peer["train_steps_per_s_runs"]),
             "sample_images_per_s": round(ours["sample_images_per_s"] / peer["sample_images_per_s"], 3),
+            "sample_images_per_s_paired": paired(peer["sample_seconds_runs"], ours["sample_seconds_runs"]),
             "params": round(ours["params"] / peer["params"], 3),
             "peak_rss_train": round(ours["peak_rss_mb"]["train"] / peer["peak_rss_mb"]["train"], 3),
             "peak_rss_sample": round(ours["peak_rss_mb"]["sample"] / peer["peak_rss_mb"]["sample"], 3)},
@@ -268,11 +269,11 @@ def main():
     if onnx:
         secs = [r["seconds"] for r in onnx.runs]
         ips = N_IMAGES / statistics.median(secs)
-        result["onnxruntime"] = {"status": "ok", **onnx.info, "sample_seconds_runs": [round(s, 3) for s in secs],
-                                 "sample_images_per_s": round(ips, 4),
+        result["onnxruntime"] = {"status": "ok", **onnx.info,
+                                 "sample_seconds_runs": [round(s, 3) for s in secs], "sample_images_per_s": round(ips, 4),
                                  "ratio_vs_ours_torch": round(ips / ours["sample_images_per_s"], 3),
-                                 "peak_rss_mb_incl_torch_export": onnx.runs[-1]["peak_rss_mb"]}
-        del result["onnxruntime"]["rss_after_setup_mb"]
+                                 "ratio_vs_ours_torch_paired": paired(ours["sample_seconds_runs"], secs),
+                                 "peak_rss_mb_incl_torch_for_export": onnx.runs[-1]["peak_rss_mb"]}
     else:
         result["onnxruntime"] = {"status": "skipped", "reason": onnx_error or "--no-onnx"}
     print(json.dumps(result, indent=1))

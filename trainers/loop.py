@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from genstudio.core import config as configlib
+from genstudio.core.data.images import make_grid
 from genstudio.core.errors import CheckpointError, ModelFileError
 from genstudio.core.events import Done, EtaClock, Event, Log, Preview, Progress
 from genstudio.core.paths import runs_dir
@@ -126,8 +127,6 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
 
 def grid_png(images: np.ndarray) -> bytes:
     """N×H×W×3 uint8 -> PNG bytes of a near-square grid with 2-pixel gutters."""
-    from genstudio.tasks.images import make_grid
-
     buf = io.BytesIO()
     make_grid(images).save(buf, format="PNG")
     return buf.getvalue()

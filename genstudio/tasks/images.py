@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import uuid
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image, PngImagePlugin
 
+from genstudio.core.data.images import make_grid  # noqa: F401 - re-exported for callers
 from genstudio.core.errors import GenStudioError
 
 PARAMS_KEY = "genstudio"  # tEXt chunk holding the JSON parameters
 TEXT_KEY = "parameters"  # human-readable line, the key other image tools read
-
-
-def make_grid(images: np.ndarray, cols: int | None = None, gutter: int = 2) -> Image.Image:
-    """N×H×W×3 uint8 -> one image, near-square, white gutters."""
-    n, h, w, _ = images.shape
-    cols = cols or math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    canvas = np.full((rows * h + (rows - 1) * gutter, cols * w + (cols - 1) * gutter, 3), 255, np.uint8)
-    for i, img in enumerate(images):
-        r, c = divmod(i, cols)
-        canvas[r * (h + gutter):r * (h + gutter) + h, c * (w + gutter):c * (w + gutter) + w] = img
-    return Image.fromarray(canvas)
 
 
 def describe_params(params: dict[str, Any]) -> str:

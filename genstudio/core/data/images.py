@@ -8,6 +8,7 @@ EXIF orientation applied, transparency composited on white, 16-bit scaled (not c
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -94,6 +95,18 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 def center_crop_resize(img: Image.Image, size: int) -> Image.Image:
     """Scale the short side to ``size`` and crop the centre square (what every trainer expects)."""
     return ImageOps.fit(img, (size, size), method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))
+
+
+def make_grid(images: np.ndarray, cols: int | None = None, gutter: int = 2) -> Image.Image:
+    """N×H×W×3 uint8 -> one image, near-square, white gutters."""
+    n, h, w, _ = images.shape
+    cols = cols or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    canvas = np.full((rows * h + (rows - 1) * gutter, cols * w + (cols - 1) * gutter, 3), 255, np.uint8)
+    for i, img in enumerate(images):
+        r, c = divmod(i, cols)
+        canvas[r * (h + gutter):r * (h + gutter) + h, c * (w + gutter):c * (w + gutter) + w] = img
+    return Image.fromarray(canvas)
 
 
 def load_image(path: Path | str, size: int | None = None) -> np.ndarray:

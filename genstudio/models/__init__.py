@@ -1,0 +1,1 @@
+"""Qt-free model families, one file each; each ends with ``register(ArchSpec(...))``."""
