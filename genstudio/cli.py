@@ -96,7 +96,7 @@ def _confirm(question: str) -> bool:
 def cmd_generate(args) -> int:
     from tqdm import tqdm
 
-    from genstudio.core.devices import resolve_device, set_threads
+    from genstudio.core.devices import describe, resolve_device, set_threads
     from genstudio.core.store import ModelStore
     from genstudio.tasks.generate import GenerateRequest, generate
     from genstudio.tasks.images import make_grid, read_png_params, save_png
@@ -117,7 +117,7 @@ def cmd_generate(args) -> int:
     set_threads(args.threads)
     device = resolve_device(args.device)
     out = Path(args.output or f"{request.model}-seed{request.seed}.png")
-    bar = tqdm(total=request.steps, unit="step", desc=f"{request.model} ×{request.n}", dynamic_ncols=True)
+    bar = tqdm(total=request.steps, unit="step", desc=f"{request.model} ×{request.n} on {describe(device)}", dynamic_ncols=True)
 
     def on_event(event):
         if event.type == "progress":

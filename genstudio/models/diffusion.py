@@ -68,15 +68,10 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
-def from_uint8(batch: torch.Tensor) -> torch.Tensor:
-    """(N, H, W, C) uint8 -> (N, C, H, W) float in [-1, 1]."""
-    return batch.permute(0, 3, 1, 2).float() / 127.5 - 1
-
-
 def timestep_sequence(timesteps: int, steps: int) -> list[int]:
     """``steps`` evenly spaced training timesteps, from T-1 down to 0."""
-    steps = max(1, min(int(steps), timesteps))
-    return sorted({int(round(x)) for x in np.linspace(0, timesteps - 1, steps)}, reverse=True)
+    steps = max(1, min(int(steps), timesteps))  # one step jumps from pure noise (T-1) to the image
+    return sorted({int(round(x)) for x in np.linspace(timesteps - 1, 0, steps)}, reverse=True)
 
 
 def seeded_noise(shape: tuple[int, ...], generators: list[torch.Generator]) -> torch.Tensor:
