@@ -114,6 +114,7 @@ def cmd_generate(args) -> int:
         raise GenStudioError("Name a model with --model NAME (see `genstudio models`), or use --from PNG.")
     else:
         request = GenerateRequest(**given)
+    ModelStore().get(request.model)  # a missing model is reported before any progress bar is drawn
     set_threads(args.threads)
     device = resolve_device(args.device)
     out = Path(args.output or f"{request.model}-seed{request.seed}.png")

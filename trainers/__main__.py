@@ -233,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     install_stop_handlers(stop, emit, listen_stdin=args.events)
     try:
         return run(args, emit, stop)
+    except KeyboardInterrupt:
+        from genstudio.core.events import Failed
+
+        emit(Failed("Aborted by a second Ctrl-C; the last checkpoint stands (resume with --resume)."))
+        return 130
     finally:
         emit.close()
 

@@ -188,3 +188,28 @@ def test_lr_schedule_warms_up_then_decays_to_the_floor():
     lrs = [lr_at(s, cfg) for s in range(100)]
     assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)
     assert all(a >= b for a, b in zip(lrs[10:], lrs[11:])) and lrs[-1] == pytest.approx(0.1, abs=1e-3)
+
+
+def test_full_disk_during_checkpoint_is_a_message_and_the_last_checkpoint_survives(tmp_path, data, monkeypatch):
+    import errno
+
+    import trainers.checkpoint as ckpt
+
+    real_save, calls = ckpt.save_file, []
+
+    def save_then_fill_disk(tensors, path, *a, **k):
+        calls.append(path)
+        if len(calls) > 1:  # the first checkpoint (step 10) fits, the next finds the disk full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_save(tensors, path, *a, **k)
+
+    monkeypatch.setattr(ckpt, "save_file", save_then_fill_disk)
+    code, events = train_in_process(tmp_path, [*TINY, "--data", str(data), "--name", "full", "--steps", "30"])
+    assert code == 1 and events[-1].type == "failed" and "No space left" in events[-1].message
+    assert "--resume" in events[-1].message
+    found = ckpt.find(tmp_path / "runs" / "full" / "checkpoint")
+    assert ckpt.load_meta(found)["step"] == 10
+    assert not list((tmp_path / "runs" / "full").glob(".checkpoint-*.tmp"))  # no half checkpoint left
+    monkeypatch.setattr(ckpt, "save_file", real_save)
+    code, events = train_in_process(tmp_path, [*TINY, "--name", "full", "--resume"])
+    assert code == 0 and events[-1].steps == 30
