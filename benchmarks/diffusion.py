@@ -2,7 +2,7 @@
 """GenStudio's DDPM against lucidrains' denoising-diffusion-pytorch, side by side, on the CPU.
 
 Matched size: 32×32 RGB, width 32, channel multipliers (1, 2, 2), batch 32, 1000 training
-timesteps, 2 threads. Measures, for both: parameters, training steps/s, DDIM-50 sampling of 16
+timesteps, 2 threads (--threads). Measures, for both: parameters, training steps/s, DDIM-50 sampling of 16
 images, and peak RSS; plus (optional) our UNet under ONNX Runtime driving the same DDIM loop.
 
 Every (side, task) runs in its own child process (this script with --side/--what), so each peak
@@ -26,7 +26,7 @@ import time
 import types
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-THREADS, BATCH, SIZE, WIDTH, MULTS, TIMESTEPS, STEPS, N_IMAGES = 2, 32, 32, 32, (1, 2, 2), 1000, 50, 16
+BATCH, SIZE, WIDTH, MULTS, TIMESTEPS, STEPS, N_IMAGES = 32, 32, 32, (1, 2, 2), 1000, 50, 16
 
 
 # -- children: build one side, warm it up, then time one block per request on stdin -----------
@@ -99,7 +99,7 @@ def setup_sample(side: str, warmup: int):
     return run, info
 
 
-def setup_onnx(warmup: int):
+def setup_onnx(warmup: int, threads: int):
     """Our UNet exported to ONNX; the DDIM loop (same as DiffusionModel.sample, eta 0) in numpy."""
     import numpy as np
     import onnxruntime as ort
@@ -121,7 +121,7 @@ def setup_onnx(warmup: int):
         else:
             raise RuntimeError("; ".join(errors))
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads, opts.inter_op_num_threads = THREADS, 1
+        opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
         sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
     ab, ts = model.ab.numpy(), timestep_sequence(TIMESTEPS, STEPS)
     x_init = seeded_noise((3, SIZE, SIZE), [torch.Generator().manual_seed(i) for i in range(N_IMAGES)]).numpy()
@@ -145,17 +145,17 @@ def setup_onnx(warmup: int):
                  "max_pixel_diff_vs_torch_sampler": int(diff), "export_errors": errors}
 
 
-def child(side: str, what: str, block: int, warmup: int):
+def child(side: str, what: str, block: int, warmup: int, threads: int):
     proto = os.fdopen(os.dup(1), "w", buffering=1)  # protocol on the real stdout; stray prints -> stderr
     os.dup2(2, 1)
     os.environ["TQDM_DISABLE"] = "1"  # the peer's sampler wraps its loop in tqdm
     sys.path.insert(0, ROOT)
     import torch
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     try:
         if side == "onnx":
-            run, info = setup_onnx(warmup)
+            run, info = setup_onnx(warmup, threads)
         else:
             run, info = (setup_train(side, block, warmup) if what == "train" else setup_sample(side, warmup))
     except Exception as e:  # noqa: BLE001 - the parent reports it
@@ -171,9 +171,9 @@ def child(side: str, what: str, block: int, warmup: int):
 
 # -- parent: start the children, interleave their timed blocks, summarise ----------------------
 class Child:
-    def __init__(self, side, what, block, warmup):
+    def __init__(self, side, what, args):
         self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--side", side, "--what", what,
-                                      "--block", str(block), "--warmup", str(warmup)],
+                                      *(f"--{k}={getattr(args, k)}" for k in ("block", "warmup", "threads"))],
                                      cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.info, self.runs = self.ask(""), []
 
@@ -222,22 +222,23 @@ def main():
     ap.add_argument("--what", choices=("train", "sample"), help=argparse.SUPPRESS)
     ap.add_argument("--block", type=int, default=3, help="training steps per timed block (default 3)")
     ap.add_argument("--warmup", type=int, default=2, help="warm-up steps / sampler calls (default 2)")
+    ap.add_argument("--threads", type=int, default=2, help="torch / ONNX Runtime threads per side (default 2)")
     args = ap.parse_args()
     if args.side:
-        return child(args.side, args.what, args.block, args.warmup)
+        return child(args.side, args.what, args.block, args.warmup, args.threads)
     if args.quick:
         args.block, args.warmup = 1, 1
     repeats = args.repeats or (1 if args.quick else 5)
     sample_repeats = repeats if args.quick else max(3, repeats)
     load_start, t_start = os.getloadavg(), time.perf_counter()
 
-    train = {s: Child(s, "train", args.block, args.warmup) for s in ("ours", "peer")}
+    train = {s: Child(s, "train", args) for s in ("ours", "peer")}
     interleaved(list(train.values()), repeats)
-    sample = {s: Child(s, "sample", 0, args.warmup) for s in ("ours", "peer")}
+    sample = {s: Child(s, "sample", args) for s in ("ours", "peer")}
     onnx, onnx_error = None, None
     if not args.no_onnx:
         try:
-            onnx = Child("onnx", "sample", 0, 1)
+            onnx = Child("onnx", "sample", args)
             if "error" in onnx.info:
                 onnx_error, onnx = onnx.info["error"], onnx.close()
         except Exception as e:  # noqa: BLE001
