@@ -37,8 +37,8 @@ starter: $(VENV)/.installed
 	$(PY) -m trainers.starters
 
 bench: $(VENV)/.dev
-	$(PY) -m pip install --quiet -r benchmarks/requirements.txt
-	$(PY) -m pip install --quiet --no-deps denoising-diffusion-pytorch
+	$(PY) -m pip install --quiet $(TORCH) -r benchmarks/requirements.txt
+	$(PY) -m pip install --quiet --no-deps $(TORCH) denoising-diffusion-pytorch
 	$(PY) benchmarks/diffusion.py
 
 clean:
