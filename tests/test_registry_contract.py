@@ -60,7 +60,7 @@ def test_tiny_build_train_sample_save_load(spec, tmp_path):
     store = ModelStore(tmp_path / "models", bundled=tmp_path / "none")
     store.save(new_card("rt", spec.name, configlib.to_dict(cfg), steps=2), model.state_dict())
     card, tensors = store.load("rt")
-    again = spec.build(configlib.from_dict(spec.config_cls, card["config"]))
+    again = spec.build(spec.config_from(card["config"]))
     again.load_state_dict(tensors)
     again.eval()
     assert np.array_equal(drive(again.sample(n=2, seed=3, steps=3)), images)

@@ -145,7 +145,7 @@ def make_job(args):
         if meta["arch"] != spec.name:
             raise CheckpointError(f"The run '{name}' trains '{meta['arch']}', not '{spec.name}'.")
         train = configlib.from_dict(TrainConfig, {**meta["train_config"], **overrides}, what="training setting")
-        model_config = configlib.from_dict(spec.config_cls, meta["model_config"])
+        model_config = spec.config_from(meta["model_config"])
         return TrainJob(**{**job_kwargs, "preset": meta["preset"], "from_model": meta.get("from_model")},
                         model_config=model_config, train=train, data_dir=args.data or meta["data_dir"],
                         resume=True)
@@ -154,10 +154,6 @@ def make_job(args):
     if not args.overwrite and (found is not None or store.exists(name)):
         raise ModelFileError(f"A model or training run named '{name}' already exists. Use --resume to "
                              "continue it, --overwrite to start again, or choose another name.")
-    if args.overwrite:
-        import shutil
-
-        shutil.rmtree(runs_dir() / name, ignore_errors=True)
     custom = read_config_file(args.config) if args.config else {}
     train = configlib.from_dict(TrainConfig, {**spec.train_settings(args.preset), **custom.get("train", {}),
                                               **overrides}, what="training setting")
@@ -165,9 +161,16 @@ def make_job(args):
         card = store.get(args.from_model).card
         if card["arch"] != spec.name:
             raise ConfigError(f"'{args.from_model}' is a '{card['arch']}' model; it cannot fine-tune '{spec.name}'.")
-        model_config = configlib.from_dict(spec.config_cls, card["config"])
+        if custom.get("model"):
+            raise ConfigError("--from keeps the network of the model it starts from; drop the [model] table "
+                              "from the config file.")
+        model_config = spec.config_from(card["config"])
     else:
         model_config = spec.model_config(args.preset, custom.get("model"))
+    if args.overwrite:  # only once everything above is valid: a typo must not cost the old run
+        import shutil
+
+        shutil.rmtree(runs_dir() / name, ignore_errors=True)
     return TrainJob(**job_kwargs, model_config=model_config, train=train, data_dir=args.data)
 
 

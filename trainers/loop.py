@@ -26,7 +26,7 @@ import torch
 from genstudio.core import config as configlib
 from genstudio.core.data.images import make_grid
 from genstudio.core.errors import CheckpointError, ModelFileError
-from genstudio.core.events import Done, EtaClock, Event, Log, Preview, Progress
+from genstudio.core.events import Done, EtaClock, Event, Log, Preview, Progress, drive
 from genstudio.core.paths import runs_dir
 from genstudio.core.registry import ArchSpec
 from genstudio.core.store import ModelStore, new_card
@@ -125,6 +125,19 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
         e.copy_(b)
 
 
+def open_metrics_log(path: Path, resume_step: int):
+    """The run's metrics.jsonl, open for appending, with any steps past ``resume_step`` dropped.
+
+    A killed run may have logged steps after its last checkpoint; resuming repeats those steps, so
+    their old lines go, and a plot of the file never shows a step twice.
+    """
+    if path.exists():
+        kept = [line for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
+                if line.strip() and json.loads(line).get("step", 0) <= resume_step]
+        path.write_text("".join(kept), encoding="utf-8")
+    return open(path, "a", encoding="utf-8", buffering=1)  # line-buffered: a crash loses at most a line
+
+
 def grid_png(images: np.ndarray) -> bytes:
     """N×H×W×3 uint8 -> PNG bytes of a near-square grid with 2-pixel gutters."""
     buf = io.BytesIO()
@@ -180,31 +193,32 @@ class Trainer:
         clock, t0, last_emit = EtaClock(step, cfg.steps), time.perf_counter(), 0.0
         stopped = False
         model.train()
-        while step < cfg.steps:
-            if self.stop.is_set(step):
-                stopped = True
-                break
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, cfg)
-            metrics = self._accumulate(model, stream, noise, scaler)
-            if cfg.grad_clip:
-                scaler.unscale_(optimizer)
-                metrics["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            update_ema(ema, model, min(cfg.ema_decay, (1 + step) / (10 + step)))
-            metrics["lr"] = optimizer.param_groups[0]["lr"]
-            self._log_metrics(step, metrics)
-            now = time.perf_counter()
-            if now - last_emit > 0.25 or step == cfg.steps:
-                self.emit(Progress(step, cfg.steps, clock.eta(step), metrics, stage="train"))
-                last_emit = now
-            if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < cfg.steps:
-                self._checkpoint(ckpt_dir, model, ema, optimizer, noise, step, stream, elapsed + now - t0)
-            if cfg.preview_every and step % cfg.preview_every == 0:
-                self._preview(ema, step)
+        with open_metrics_log(job.run_dir / "metrics.jsonl", step) as metrics_log:
+            while step < cfg.steps:
+                if self.stop.is_set(step):
+                    stopped = True
+                    break
+                for group in optimizer.param_groups:
+                    group["lr"] = lr_at(step, cfg)
+                metrics = self._accumulate(model, stream, noise, scaler)
+                if cfg.grad_clip:
+                    scaler.unscale_(optimizer)
+                    metrics["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad(set_to_none=True)
+                step += 1
+                update_ema(ema, model, min(cfg.ema_decay, (1 + step) / (10 + step)))
+                metrics["lr"] = optimizer.param_groups[0]["lr"]
+                self._log_metrics(metrics_log, step, metrics)
+                now = time.perf_counter()
+                if now - last_emit > 0.25 or step == cfg.steps:
+                    self.emit(Progress(step, cfg.steps, clock.eta(step), metrics, stage="train"))
+                    last_emit = now
+                if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < cfg.steps:
+                    self._checkpoint(ckpt_dir, model, ema, optimizer, noise, step, stream, elapsed + now - t0)
+                if cfg.preview_every and step % cfg.preview_every == 0:
+                    self._preview(ema, step)
         elapsed += time.perf_counter() - t0
         self._checkpoint(ckpt_dir, model, ema, optimizer, noise, step, stream, elapsed)
         info = self._publish(ema, step, elapsed)
@@ -225,10 +239,9 @@ class Trainer:
             raise FloatingPointError("The loss became NaN or infinite; try a lower learning rate.")
         return totals
 
-    def _log_metrics(self, step: int, metrics: dict[str, float]) -> None:
+    def _log_metrics(self, log, step: int, metrics: dict[str, float]) -> None:
         self.last_metrics = {k: round(v, 6) for k, v in metrics.items()}
-        with open(self.job.run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"step": step, **self.last_metrics}) + "\n")
+        log.write(json.dumps({"step": step, **self.last_metrics}) + "\n")
 
     def _checkpoint(self, folder, model, ema, optimizer, noise, step, stream, elapsed) -> None:
         job = self.job
@@ -239,8 +252,6 @@ class Trainer:
         checkpoint.save(folder, model=model, ema=ema, optimizer=optimizer, noise_generator=noise, meta=meta)
 
     def _sample_grid(self, ema) -> np.ndarray:
-        from genstudio.core.events import drive
-
         return drive(self.family.preview_samples(ema, self.cfg.preview_count, PREVIEW_SEED))
 
     def _preview(self, ema, step: int) -> None:

@@ -69,7 +69,10 @@ class ArchSpec:
         return self.presets[preset]
 
     def model_config(self, preset: str = "small", overrides: dict[str, Any] | None = None) -> Any:
-        values = {**self.preset(preset).get("model", {}), **(overrides or {})}
+        return self.config_from({**self.preset(preset).get("model", {}), **(overrides or {})})
+
+    def config_from(self, values: dict[str, Any]) -> Any:
+        """The config dataclass from plain values (a preset, a card, a checkpoint), strictly checked."""
         return configlib.from_dict(self.config_cls, values, what=f"{self.name} model setting")
 
     def train_settings(self, preset: str = "small") -> dict[str, Any]:

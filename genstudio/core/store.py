@@ -147,12 +147,11 @@ def check_tensors_match(card: dict[str, Any], tensors: dict[str, Any]) -> None:
     """Tensor names and shapes must be those of the network the card's config builds."""
     import torch
 
-    from genstudio.core import config as configlib
     from genstudio.core.registry import get
 
     try:
         spec = get(card["arch"])
-        cfg = configlib.from_dict(spec.config_cls, card["config"], what=f"{card['name']} config")
+        cfg = spec.config_from(card["config"])
     except GenStudioError as err:
         raise ModelFileError(f"{card['name']}: its card does not describe a network this GenStudio can "
                              f"build ({err})") from None

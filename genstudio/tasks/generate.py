@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from genstudio import __version__
-from genstudio.core import config as configlib
 from genstudio.core.errors import GenStudioError
 from genstudio.core.registry import Capability, get
 from genstudio.core.store import ModelStore
@@ -58,7 +57,7 @@ def load_model(name: str, device, store: ModelStore | None = None):
             return _cache[key]
     card, tensors = store.load(name)
     spec = get(card["arch"])
-    model = spec.build(configlib.from_dict(spec.config_cls, card["config"]))
+    model = spec.build(spec.config_from(card["config"]))
     model.load_state_dict(tensors)
     model = model.to(device).eval()
     with _cache_lock:

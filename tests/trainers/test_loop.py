@@ -139,6 +139,8 @@ def test_sigkill_leaves_library_intact_and_resume_continues(tmp_path, data):
     assert any(e.type == "log" and "Resumed 'k' at step" in e.message for e in events)
     assert events[-1].steps == 200
     store.load("k")
+    logged = [json.loads(line)["step"] for line in (home / "runs" / "k" / "metrics.jsonl").read_text().splitlines()]
+    assert logged == list(range(1, 201))  # steps logged after the last checkpoint were not kept twice
 
 
 def test_fine_tune_from_library_model(tmp_path, data):
@@ -213,3 +215,21 @@ def test_full_disk_during_checkpoint_is_a_message_and_the_last_checkpoint_surviv
     monkeypatch.setattr(ckpt, "save_file", real_save)
     code, events = train_in_process(tmp_path, [*TINY, "--name", "full", "--resume"])
     assert code == 0 and events[-1].steps == 30
+
+
+def test_overwrite_with_a_bad_setting_keeps_the_old_run(tmp_path, data):
+    assert train_in_process(tmp_path, [*TINY, "--data", str(data), "--name", "keep", "--steps", "10"])[0] == 0
+    code, events = train_in_process(tmp_path, ["ddpm", "--preset", "hueg", "--data", str(data), "--name", "keep",
+                                               "--overwrite"])
+    assert code == 1 and "no preset 'hueg'" in events[-1].message
+    assert checkpoint.find(tmp_path / "runs" / "keep" / "checkpoint") is not None
+    assert ModelStore().exists("keep")
+
+
+def test_fine_tune_refuses_a_different_network(tmp_path, data):
+    assert train_in_process(tmp_path, [*TINY, "--data", str(data), "--name", "base", "--steps", "2"])[0] == 0
+    custom = tmp_path / "wider.toml"
+    custom.write_text("[model]\nbase_width = 32\n")
+    code, events = train_in_process(tmp_path, [*TINY, "--data", str(data), "--name", "ft", "--from", "base",
+                                               "--config", str(custom)])
+    assert code == 1 and "--from keeps the network" in events[-1].message
