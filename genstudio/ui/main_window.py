@@ -69,7 +69,8 @@ class MainWindow(QMainWindow):
                 item.setIcon(QIcon(str(info.samples_path)))
             item.setData(Qt.ItemDataRole.UserRole, info)
             self.models.addItem(item)
-        note = f"{len(models)} model(s) in {self.store.root}"
+        bundled = sum(m.bundled for m in models)
+        note = f"{len(models) - bundled} of your models in {self.store.root}, {bundled} bundled"
         if problems:
             note += f" · {len(problems)} unreadable folder(s): {problems[0]}"
         if not models:

@@ -27,4 +27,17 @@ def test_window_lists_user_and_bundled_models(qtbot, tmp_path):
     assert names[0] == "mine" and "starter-emoji" in names
     window.models.setCurrentRow(0)
     assert json.loads(window.details.toPlainText())["name"] == "mine"
-    assert "model(s) in" in window.statusBar().currentMessage()
+    assert window.statusBar().currentMessage().startswith(f"1 of your models in {store.root}, 1 bundled")
+
+
+def test_a_damaged_model_folder_is_reported_not_fatal(qtbot):
+    from genstudio.ui.main_window import MainWindow
+
+    store = ModelStore()
+    (store.root / "broken").mkdir(parents=True)
+    (store.root / "broken" / "card.json").write_text("{not json")
+    window = MainWindow(store)
+    qtbot.addWidget(window)
+    message = window.statusBar().currentMessage()
+    assert "1 unreadable folder(s): broken: card.json is not valid JSON" in message
+    assert window.models.count() == 1  # the bundled starter is still there
