@@ -15,4 +15,5 @@ def genstudio_home(tmp_path, monkeypatch):
     home = tmp_path / "genstudio-home"
     home.mkdir()
     monkeypatch.setenv("GENSTUDIO_HOME", str(home))
+    monkeypatch.delenv("GENSTUDIO_MODELS", raising=False)
     return home

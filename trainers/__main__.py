@@ -18,6 +18,7 @@ import traceback
 from genstudio.core.errors import GenStudioError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+PID_FILE, STOP_FILE = "trainer.pid", "stop.request"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,7 +66,12 @@ class Emitter:
             sys.stdout.write(line + "\n")
             sys.stdout.flush()
         except (BrokenPipeError, OSError):
-            self.stdout_ok = False  # the app went away: keep training, the run folder has the log
+            # The app went away (closed with "keep training", or crashed): keep training; the run
+            # folder has the log. Later writes to the dead pipes (warnings on stderr) must not kill us.
+            self.stdout_ok = False
+            import os
+
+            sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
 
     def _human(self, event) -> None:
         from tqdm import tqdm
@@ -196,10 +202,12 @@ def run(args, emit, stop) -> int:
     from genstudio.core.paths import log_dir
     from trainers.loop import Trainer
 
+    job = None
     try:
         job = make_job(args)
         emit.log_path = job.run_dir / "events.jsonl"
         job.run_dir.mkdir(parents=True, exist_ok=True)
+        announce_running(job.run_dir, stop, emit.log_path)
         family = importlib.import_module(job.spec.trainer)
         emit(Log(f"Training '{job.name}' ({job.spec.name}, preset {job.preset}) on {describe(job.device)}."))
         trainer = Trainer(job, family, emit, stop)
@@ -226,6 +234,25 @@ def run(args, emit, stop) -> int:
             pass
         emit(Failed(f"Training failed unexpectedly: {err}", detail=detail))
         return EXIT_FAILED
+    finally:
+        if job is not None:
+            for marker in (PID_FILE, STOP_FILE):
+                (job.run_dir / marker).unlink(missing_ok=True)
+
+
+def announce_running(run_dir, stop, events_path) -> None:
+    """Leave ``trainer.pid`` in the run folder while training, so a window opened later can find this
+    run, follow its events.jsonl and ask it to stop (by creating ``stop.request``)."""
+    import json
+    import os
+    import time
+
+    (run_dir / STOP_FILE).unlink(missing_ok=True)  # a stale request must not stop this run
+    stop.request_file = run_dir / STOP_FILE
+    # events_offset: where this session's events start in events.jsonl (earlier sessions come before).
+    offset = events_path.stat().st_size if events_path.exists() else 0
+    (run_dir / PID_FILE).write_text(json.dumps({"pid": os.getpid(), "started": time.time(),
+                                                "events_offset": offset}))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,9 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from genstudio.core.errors import CheckpointError
-
-STATE_JSON = "state.json"
-TENSORS = "tensors.safetensors"
+from genstudio.core.runs import STATE_JSON, TENSORS, checkpoint_candidates, find_checkpoint
 
 
 def _split_optimizer(state_dict: dict) -> tuple[dict[str, torch.Tensor], dict]:
@@ -68,7 +66,7 @@ def save(folder: Path, *, model: torch.nn.Module, ema: torch.nn.Module, optimize
             json.dump({**meta, "optimizer": optim_meta}, fh, indent=1)
             fh.flush()
             os.fsync(fh.fileno())
-        old = folder.parent / f".{folder.name}-old"
+        old = checkpoint_candidates(folder)[1]
         if folder.exists():
             shutil.rmtree(old, ignore_errors=True)
             os.replace(folder, old)
@@ -81,11 +79,7 @@ def save(folder: Path, *, model: torch.nn.Module, ema: torch.nn.Module, optimize
 
 def find(folder: Path) -> Path | None:
     """The checkpoint folder to resume from, or the previous one if a kill fell between renames."""
-    folder = Path(folder)
-    for candidate in (folder, folder.parent / f".{folder.name}-old"):
-        if (candidate / STATE_JSON).is_file() and (candidate / TENSORS).is_file():
-            return candidate
-    return None
+    return find_checkpoint(folder)
 
 
 def load_meta(folder: Path) -> dict[str, Any]:

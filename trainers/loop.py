@@ -76,16 +76,21 @@ class TrainJob:
 
 
 class StopFlag:
-    """Set by SIGTERM/SIGINT handlers or a "stop" line from the UI; the loop checks it every step."""
+    """Set by SIGTERM/SIGINT handlers, a "stop" line from the UI, or a ``stop.request`` file in the
+    run folder (how a window that re-attached to a trainer it did not start asks it to stop, on any
+    OS); the loop checks it every step."""
 
     def __init__(self):
         self._event = threading.Event()
         self.stop_at_step: int | None = None  # tests: stop after this step, deterministically
+        self.request_file: Path | None = None
 
     def set(self) -> None:
         self._event.set()
 
     def is_set(self, step: int | None = None) -> bool:
+        if self.request_file is not None and not self._event.is_set() and self.request_file.exists():
+            self._event.set()
         return self._event.is_set() or (self.stop_at_step is not None and step is not None
                                         and step >= self.stop_at_step)
 

@@ -31,12 +31,23 @@ def home_dir() -> Path:
 
 
 def models_dir() -> Path:
+    """The user's library; ``GENSTUDIO_MODELS`` overrides it (the app sets it from its settings, so
+    trainer child processes save where the window looks)."""
+    if override := os.environ.get("GENSTUDIO_MODELS"):
+        return Path(override).expanduser()
     return home_dir() / "models"
 
 
 def runs_dir() -> Path:
     """Training runs: checkpoints, previews and metrics, one folder per model name."""
     return home_dir() / "runs"
+
+
+def config_dir() -> Path:
+    """Where the app keeps its settings file (window geometry, last choices, device, theme)."""
+    if os.environ.get("GENSTUDIO_HOME"):
+        return home_dir() / "config"
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
 def log_dir() -> Path:

@@ -1,93 +1,323 @@
-"""The main window: for now the model library (thumbnails, details) over ModelStore.
+"""The main window: a rail of canvases (Generate, Train, Library), menus, shortcuts, status bar.
 
-The canvases (Generate, Train, ...) arrive as panels in this window; the library is what the core
-already offers and what every canvas will pick models from.
+It owns the shared state (settings, the model store, the registry once loaded) and keeps the
+canvases in step: a model that finishes training appears in the library and in Generate. torch is
+imported in the background after the window is shown, never on the start-up path.
 """
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QAction, QIcon, QKeySequence, QPixmap
+from PySide6.QtCore import QSize, Qt, QThreadPool, QTimer
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
-    QPlainTextEdit,
-    QSplitter,
-    QVBoxLayout,
+    QStackedWidget,
     QWidget,
 )
 
 from genstudio import __version__
+from genstudio.core.paths import runs_dir
+from genstudio.core.registry import ArchSpec, Capability
 from genstudio.core.store import ModelStore
+from genstudio.ui.canvases.generate import GenerateCanvas
+from genstudio.ui.canvases.train import TrainCanvas
+from genstudio.ui.settings import Settings
+from genstudio.ui.theme import apply_theme
+from genstudio.ui.widgets import dialogs
+from genstudio.ui.widgets.library_panel import LibraryPanel
+from genstudio.ui.workers import run_in_background
+
+CANVASES = ("Generate", "Train", "Library")
+
+
+def load_registry(device_choice: str) -> dict:
+    """Runs off the UI thread: imports torch and every model family, finds the devices."""
+    from genstudio.core.devices import available_devices, describe, resolve_device
+    from genstudio.core.errors import GenStudioError
+    from genstudio.core.registry import specs
+
+    found = specs()
+    try:
+        device = describe(resolve_device(device_choice))
+    except GenStudioError as err:
+        device = f"{device_choice} unavailable ({err}); using CPU"
+    return {"specs": found, "devices": available_devices(), "device": device}
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, store: ModelStore | None = None):
+    def __init__(self, settings: Settings | None = None, store: ModelStore | None = None):
         super().__init__()
+        self.settings = settings or Settings()
         self.store = store or ModelStore()
+        self.specs: dict[str, ArchSpec] = {}
+        self.devices: list[str] = ["cpu"]
         self.setWindowTitle("GenStudio")
-        self.resize(980, 640)
+        self.setAcceptDrops(True)
+        self.resize(1200, 760)
 
-        self.models = QListWidget()
-        self.models.setIconSize(QSize(96, 96))
-        self.models.currentItemChanged.connect(self._show_details)
-        self.details = QPlainTextEdit(readOnly=True)
-        self.preview = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
-        right = QWidget()
-        layout = QVBoxLayout(right)
-        layout.addWidget(self.preview)
-        layout.addWidget(self.details, 1)
-        splitter = QSplitter()
-        splitter.addWidget(self.models)
-        splitter.addWidget(right)
-        splitter.setSizes([360, 620])
-        self.setCentralWidget(splitter)
+        self.generate = GenerateCanvas(self.settings)
+        self.train = TrainCanvas(self.settings, self.store)
+        self.library = LibraryPanel(self.store)
+        self.stack = QStackedWidget()
+        for canvas in (self.generate, self.train, self.library):
+            self.stack.addWidget(canvas)
+        self.rail = QListWidget(objectName="rail")
+        self.rail.setFixedWidth(120)
+        self.rail.setIconSize(QSize(20, 20))
+        for i, name in enumerate(CANVASES):
+            item = QListWidgetItem(name)
+            item.setToolTip(f"{name} (Ctrl+{i + 1})")
+            self.rail.addItem(item)
+        self.rail.currentRowChanged.connect(self.stack.setCurrentIndex)
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.rail)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self.job_label = QLabel("")
+        self.device_label = QLabel("Device: starting…")
+        self.statusBar().addPermanentWidget(self.job_label)
+        self.statusBar().addPermanentWidget(self.device_label)
+        self._connect()
+        self._build_menus()
+        self._restore()
+        self.refresh_library()
+        QTimer.singleShot(0, self._load_registry)
+
+    # -- wiring -----------------------------------------------------------------------------------
+    def _connect(self) -> None:
+        self.jobs = {"generate": "", "train": ""}  # what each canvas is doing, for the status bar
+        self.generate.busy.connect(lambda text: self._job_status("generate", text))
+        self.generate.go_train.connect(lambda: self.show_canvas("Train"))
+        self.train.busy.connect(lambda text: self._job_status("train", text))
+        self.train.model_published.connect(self._model_published)
+        self.library.changed.connect(self.refresh_library)
+        self.library.use_model.connect(self._use_model)
+        self.library.go_train.connect(lambda: self.show_canvas("Train"))
+        self.library.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+
+    def _build_menus(self) -> None:
+        def action(menu, text, slot, shortcut=None):
+            act = QAction(text, self)
+            if shortcut is not None:
+                act.setShortcut(QKeySequence(shortcut))
+                act.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+            act.triggered.connect(slot)
+            menu.addAction(act)
+            return act
 
         file_menu = self.menuBar().addMenu("&File")
-        refresh = QAction("&Refresh library", self, shortcut=QKeySequence.StandardKey.Refresh)
-        refresh.triggered.connect(self.refresh)
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addActions([refresh, quit_action])
-        about = QAction("&About GenStudio", self)
-        about.triggered.connect(self._about)
-        self.menuBar().addMenu("&Help").addAction(about)
-        self.refresh()
+        action(file_menu, "&Import model .zip…", self.import_model, "Ctrl+I")
+        action(file_menu, "&Export selected model…", self._export_model, "Ctrl+E")
+        action(file_menu, "Open &training runs folder", lambda: self._open_folder(runs_dir()))
+        file_menu.addSeparator()
+        action(file_menu, "&Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
+        file_menu.addSeparator()
+        action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
-    def refresh(self) -> None:
-        self.models.clear()
+        gen_menu = self.menuBar().addMenu("&Generate")
+        action(gen_menu, "&Generate", self.generate.generate)  # Ctrl+Enter lives on the canvas
+        action(gen_menu, "&Cancel", self.generate.cancel)
+        action(gen_menu, "New random &seed", self.generate.new_seed, "Ctrl+R")
+        action(gen_menu, "&Open a GenStudio PNG's settings…", self._open_png_settings, "Ctrl+O")
+
+        view_menu = self.menuBar().addMenu("&View")
+        for i, name in enumerate(CANVASES):
+            action(view_menu, f"&{name}", lambda checked=False, n=name: self.show_canvas(n), f"Ctrl+{i + 1}")
+        view_menu.addSeparator()
+        self.dark_action = action(view_menu, "&Dark theme", self._toggle_theme, "Ctrl+Shift+L")
+        self.dark_action.setCheckable(True)
+        self.dark_action.setChecked(self.settings.theme == "dark")
+        action(view_menu, "&Refresh library", self.refresh_library, QKeySequence.StandardKey.Refresh)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        action(help_menu, "&Keyboard shortcuts", self._shortcuts)
+        action(help_menu, "Open the &log folder", self._open_log_folder)
+        action(help_menu, "&About GenStudio", self._about)
+
+    def _restore(self) -> None:
+        geometry = self.settings.get("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        self.rail.setCurrentRow(min(max(self.settings.get_int("window/canvas", 0), 0), len(CANVASES) - 1))
+
+    # -- the registry arrives -------------------------------------------------------------------------
+    def _load_registry(self) -> None:
+        run_in_background(lambda: load_registry(self.settings.device), self._registry_loaded,
+                          self._registry_failed)
+
+    def _registry_loaded(self, result: dict) -> None:
+        self.specs = {s.name: s for s in result["specs"]}
+        self.devices = result["devices"]
+        self.device_label.setText(f"Device: {result['device']}")
+        self.train.set_specs([s for s in result["specs"] if s.trainer])
+        self.refresh_library()
+        self._follow_running_trainer()
+
+    def _registry_failed(self, message: str) -> None:
+        self.device_label.setText("Device: unavailable")
+        dialogs.warn(self, "GenStudio could not load its models", message)
+
+    def _follow_running_trainer(self) -> None:
+        from genstudio.ui.training_process import running_trainers
+
+        found = running_trainers()
+        if found and not self.train.is_training():
+            self.train.follow(*found[0])
+            self.show_canvas("Train")
+
+    # -- library --------------------------------------------------------------------------------------
+    def refresh_library(self) -> None:
         models, problems = self.store.list()
-        for info in models:
-            item = QListWidgetItem(f"{info.name}\n{info.arch} · {info.card['steps']} steps"
-                                   + (" · bundled" if info.bundled else ""))
-            if info.samples_path:
-                item.setIcon(QIcon(str(info.samples_path)))
-            item.setData(Qt.ItemDataRole.UserRole, info)
-            self.models.addItem(item)
-        bundled = sum(m.bundled for m in models)
-        note = f"{len(models) - bundled} of your models in {self.store.root}, {bundled} bundled"
+        self.library.refresh()
+        self.train.set_library(models)
+        if self.specs:
+            generators = [(m, self.specs[m.arch]) for m in models if m.arch in self.specs
+                          and self.specs[m.arch].can(Capability.GENERATE) and self.specs[m.arch].modality == "image"]
+            self.generate.set_models(generators)
+        users = sum(not m.bundled for m in models)
+        note = f"{users} of your models, {len(models) - users} bundled"
         if problems:
             note += f" · {len(problems)} unreadable folder(s): {problems[0]}"
-        if not models:
-            self.details.setPlainText("No models yet. Train one from a terminal:\n\n"
-                                      "  genstudio train ddpm --data YOUR_FOLDER --name my-model")
         self.statusBar().showMessage(note)
-        if models:
-            self.models.setCurrentRow(0)
 
-    def _show_details(self, item: QListWidgetItem | None) -> None:
-        if item is None:
+    def _model_published(self, name: str) -> None:
+        self.refresh_library()
+        self.library.select(name)
+        self.generate.select_model(name)
+
+    def _use_model(self, name: str) -> None:
+        self.generate.select_model(name)
+        self.show_canvas("Generate")
+
+    def import_model(self) -> None:
+        path = dialogs.open_file(self, "Import a GenStudio model", "GenStudio models (*.zip)")
+        if path:
+            self.import_zip(Path(path))
+
+    def import_zip(self, path: Path) -> bool:
+        self.show_canvas("Library")
+        return self.library.import_zip(path)  # emits `changed` on success: the canvases refresh
+
+    def _export_model(self) -> None:
+        self.show_canvas("Library")
+        self.library.export_selected()
+
+    # -- canvases, settings, theme --------------------------------------------------------------------
+    def show_canvas(self, name: str) -> None:
+        self.rail.setCurrentRow(CANVASES.index(name))
+
+    def open_settings(self) -> None:
+        from genstudio.ui.widgets.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.settings, self.devices, self)
+        if not dialog.exec():
             return
-        info = item.data(Qt.ItemDataRole.UserRole)
-        self.details.setPlainText(json.dumps(info.card, indent=2))
-        pixmap = QPixmap(str(info.samples_path)) if info.samples_path else QPixmap()
-        self.preview.setPixmap(pixmap.scaled(256, 256, Qt.AspectRatioMode.KeepAspectRatio,
-                                             Qt.TransformationMode.FastTransformation) if not pixmap.isNull() else pixmap)
+        if "theme" in dialog.changed:
+            self.set_theme(self.settings.theme)
+        if "model_folder" in dialog.changed:
+            self.settings.apply_environment()
+            self.store = ModelStore()
+            self.library.store = self.train.store = self.store
+            self.refresh_library()
+        if {"device", "threads"} & dialog.changed:
+            self.device_label.setText("Device: checking…")
+            run_in_background(lambda: load_registry(self.settings.device),
+                              lambda r: self.device_label.setText(f"Device: {r['device']}"))
+
+    def set_theme(self, name: str) -> None:
+        self.settings.theme = name
+        apply_theme(QApplication.instance(), name)
+        self.dark_action.setChecked(name == "dark")
+        if self.train.plot is not None:  # pyqtgraph colours are set at construction
+            from genstudio.ui.widgets.loss_plot import LossPlot
+
+            old = self.train.plot
+            self.train.plot = LossPlot()
+            self.train.plot.set_history(old.steps, old.losses)
+            self.train.plot_holder.replaceWidget(old, self.train.plot)
+            old.deleteLater()
+
+    def _toggle_theme(self) -> None:
+        self.set_theme("dark" if self.settings.theme == "light" else "light")
+
+    def _job_status(self, source: str, text: str) -> None:
+        self.jobs[source] = text
+        self.job_label.setText("  ·  ".join(t for t in self.jobs.values() if t))
+
+    def _open_png_settings(self) -> None:
+        path = dialogs.open_file(self, "Restore settings from a GenStudio PNG", "PNG images (*.png)")
+        if path:
+            self.show_canvas("Generate")
+            self.generate.restore_from_png(Path(path))
+
+    def _open_folder(self, folder: Path) -> None:
+        from PySide6.QtCore import QUrl
+
+        folder.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def _open_log_folder(self) -> None:
+        from genstudio.core.paths import log_dir
+
+        self._open_folder(log_dir())
+
+    def _shortcuts(self) -> None:
+        dialogs.inform(self, "Keyboard shortcuts", "\n".join([
+            "Ctrl+1 / 2 / 3 — Generate, Train, Library", "Ctrl+Enter — Generate", "Esc — Cancel generation",
+            "Ctrl+R — new random seed", "Ctrl+O — restore settings from a PNG", "Ctrl+I — import a model .zip",
+            "Ctrl+E — export the selected model", "Ctrl+, — settings", "Ctrl+Shift+L — light / dark theme",
+            "F5 — refresh the library", "Ctrl+Q — quit"]))
 
     def _about(self) -> None:
-        QMessageBox.about(self, "About GenStudio", f"GenStudio {__version__}\nLocal generative art studio.")
+        QMessageBox.about(self, "About GenStudio",
+                          f"GenStudio {__version__}\nA local generative art studio: every model runs and "
+                          "trains on this machine.")
+
+    # -- drops and closing ----------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if any(u.toLocalFile().lower().endswith(".zip") for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        event.acceptProposedAction()
+        for url in event.mimeData().urls():
+            if url.toLocalFile().lower().endswith(".zip"):
+                self.import_zip(Path(url.toLocalFile()))
+
+    def closeEvent(self, event) -> None:
+        if self.train.is_training():
+            choice = dialogs.choose(self, "Training is running",
+                                    f"'{self.train.run.name}' is still training. Stop it (it saves a checkpoint "
+                                    "and the model so far), or keep it training in the background? GenStudio "
+                                    "shows it again when you reopen it.", ["Stop and save", "Keep training"])
+            if choice is None:
+                event.ignore()
+                return
+            if choice == "Keep training":
+                self.train.detach()
+            else:
+                QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+                try:
+                    self.train.stop_and_wait()
+                finally:
+                    QApplication.restoreOverrideCursor()
+        if self.generate.is_busy():
+            self.generate.cancel()
+            QThreadPool.globalInstance().waitForDone(10_000)
+        self.generate.save_choices()
+        self.settings.set("window/geometry", self.saveGeometry())
+        self.settings.set("window/canvas", self.rail.currentRow())
+        self.settings.sync()
+        super().closeEvent(event)

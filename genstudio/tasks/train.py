@@ -1,0 +1,67 @@
+"""Training from a front-end: the request that becomes a trainer command line, and the dataset check
+the window shows before a run starts (images found, skipped files and why, a few thumbnails).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from genstudio.core.data.images import DatasetReport, load_image_folder
+from genstudio.core.errors import DatasetError
+from genstudio.core.registry import ArchSpec
+
+THUMBNAILS = 12
+
+
+@dataclass
+class TrainRequest:
+    arch: str
+    name: str
+    data: str | None = None
+    preset: str = "small"
+    steps: int | None = None
+    from_model: str | None = None
+    resume: bool = False
+    overwrite: bool = False
+    device: str = "auto"
+    threads: int = 0
+
+    def args(self) -> list[str]:
+        """The ``python -m trainers`` arguments for this request."""
+        args = [self.arch, "--name", self.name, "--device", self.device]
+        if self.threads:
+            args += ["--threads", str(self.threads)]
+        if self.steps:
+            args += ["--steps", str(self.steps)]
+        if self.resume:
+            return [*args, "--resume"]
+        if not self.data:
+            raise DatasetError("Choose a folder of training images first.")
+        args += ["--data", self.data, "--preset", self.preset]
+        if self.from_model:
+            args += ["--from", self.from_model]
+        if self.overwrite:
+            args.append("--overwrite")
+        return args
+
+
+@dataclass
+class DatasetScan:
+    report: DatasetReport
+    thumbnails: np.ndarray = field(repr=False)  # up to THUMBNAILS×S×S×3 uint8
+
+
+def data_image_size(spec: ArchSpec, preset: str) -> int:
+    """The side length the trainer will resize images to (the preset's model config)."""
+    return int(getattr(spec.model_config(preset), "image_size", 32))
+
+
+def scan_dataset(spec: ArchSpec, preset: str, folder: str | Path) -> DatasetScan:
+    """Decode the folder as the trainer will; DatasetError (with the report) if nothing is usable."""
+    if spec.modality != "image":
+        raise DatasetError(f"'{spec.name}' trains on {spec.modality}, not on an image folder.")
+    images, report = load_image_folder(folder, data_image_size(spec, preset))
+    return DatasetScan(report, images[:THUMBNAILS].copy())

@@ -1,0 +1,373 @@
+"""The Generate canvas: pick a model, set seed/steps/sampler, watch it denoise, keep what you like.
+
+The controls come from the model's ArchSpec (``sampler_options``): a control the model does not
+support is hidden, not dead. Generation runs in a GeneratorWorker; Cancel takes effect within a step.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from genstudio.core.errors import GenStudioError
+from genstudio.core.events import Preview, Progress
+from genstudio.core.registry import ArchSpec
+from genstudio.core.store import ModelInfo
+from genstudio.tasks.generate import GenerateRequest, GenerateResult
+from genstudio.ui.settings import Settings
+from genstudio.ui.widgets import dialogs
+from genstudio.ui.widgets.image_viewer import ImageViewer
+from genstudio.ui.widgets.images import grid_array, to_pixmap
+from genstudio.ui.widgets.result_grid import ResultGrid
+from genstudio.ui.workers import GeneratorWorker, start
+
+MAX_SEED = 2**31 - 1
+SAMPLER_LABELS = {"ddim": "DDIM", "ddpm": "DDPM"}
+SAMPLER_TIPS = {"ddim": "DDIM: fast; with η = 0 the same seed always gives the same image",
+                "ddpm": "DDPM: the original ancestral sampler; needs more steps"}
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating time…"
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s left"
+    return f"about {int(seconds // 60)} min {int(seconds % 60):02d} s left"
+
+
+class GenerateCanvas(QWidget):
+    busy = Signal(str)  # a status line for the window ("" when idle)
+    go_train = Signal()
+
+    def __init__(self, settings: Settings, parent=None):
+        super().__init__(parent)
+        self.settings = settings
+        self.entries: dict[str, tuple[ModelInfo, ArchSpec]] = {}
+        self.worker: GeneratorWorker | None = None
+        self.started_at = 0.0
+        self.setAcceptDrops(True)
+        self._build_controls()
+        self._build_view()
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.controls)
+        layout.addWidget(self.view, 1)
+        QShortcut(QKeySequence("Ctrl+Return"), self, self.generate)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.cancel)
+        self._restore_choices()
+        self.set_models([], loading=True)
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _build_controls(self) -> None:
+        self.controls = QFrame(objectName="panel")
+        self.controls.setFixedWidth(300)
+        self.model_box = QComboBox()
+        self.model_box.currentIndexChanged.connect(self._model_changed)
+        self.model_note = QLabel(objectName="muted", wordWrap=True)
+        self.count_box = QSpinBox(minimum=1, maximum=64, value=16)
+        self.seed_box = QSpinBox(minimum=0, maximum=MAX_SEED)
+        self.dice = QPushButton("Random", toolTip="A new random seed (Ctrl+R)")
+        self.dice.clicked.connect(self.new_seed)
+        self.random_seed = QCheckBox("New seed each time")
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed_box, 1)
+        seed_row.addWidget(self.dice)
+        self.steps_box = QSpinBox(minimum=1, maximum=1000, value=25)
+        self.sampler_box = QComboBox()
+        for key, label in SAMPLER_LABELS.items():
+            self.sampler_box.addItem(label, key)
+            self.sampler_box.setItemData(self.sampler_box.count() - 1, SAMPLER_TIPS[key],
+                                         Qt.ItemDataRole.ToolTipRole)
+        self.sampler_box.currentIndexChanged.connect(self._update_visibility)
+        self.eta_box = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.1, decimals=2)
+        self.eta_box.setToolTip("0: the same seed always gives the same image; 1: as random as DDPM")
+        form = QFormLayout()
+        form.addRow("Model", self.model_box)
+        form.addRow("", self.model_note)
+        form.addRow("Images", self.count_box)
+        form.addRow("Seed", seed_row)
+        form.addRow("", self.random_seed)
+        form.addRow("Steps", self.steps_box)
+        form.addRow("Sampler", self.sampler_box)
+        form.addRow("η (eta)", self.eta_box)
+        self.form = form
+        self.generate_button = QPushButton("Generate", objectName="primary")
+        self.generate_button.setToolTip("Generate (Ctrl+Enter)")
+        self.generate_button.clicked.connect(self.generate)
+        self.cancel_button = QPushButton("Cancel", enabled=False)
+        self.cancel_button.setToolTip("Cancel (Esc)")
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button, 1)
+        buttons.addWidget(self.cancel_button)
+        self.progress = QProgressBar(textVisible=False)
+        self.progress_label = QLabel(objectName="muted")
+        layout = QVBoxLayout(self.controls)
+        layout.addWidget(QLabel("Generate", objectName="heading"))
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.progress_label)
+        layout.addStretch(1)
+        hint = QLabel("Tip: drop a GenStudio PNG here to restore its settings.", objectName="hint", wordWrap=True)
+        layout.addWidget(hint)
+
+    def _build_view(self) -> None:
+        self.view = QStackedWidget()
+        self.empty = QWidget()
+        self.empty_label = QLabel(objectName="empty", alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        self.empty_button = QPushButton("Go to Train", objectName="primary")
+        self.empty_button.clicked.connect(self.go_train)
+        empty_layout = QVBoxLayout(self.empty)
+        empty_layout.addStretch(1)
+        empty_layout.addWidget(self.empty_label)
+        empty_layout.addWidget(self.empty_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        empty_layout.addStretch(1)
+        self.live = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.live.setMinimumSize(256, 256)
+        results = QWidget()
+        self.grid = ResultGrid()
+        self.grid.enlarge.connect(self.enlarge)
+        self.grid.use_settings.connect(self.apply_params)
+        self.result_info = QLabel(objectName="muted")
+        save_all = QPushButton("Save all…")
+        save_all.clicked.connect(self.grid.save_all)
+        reuse = QPushButton("Use these settings again")
+        reuse.clicked.connect(lambda: self.last_result and self.apply_params(self.last_result.params))
+        bar = QHBoxLayout()
+        bar.addWidget(self.result_info, 1)
+        bar.addWidget(reuse)
+        bar.addWidget(save_all)
+        results_layout = QVBoxLayout(results)
+        results_layout.setContentsMargins(0, 0, 0, 0)
+        results_layout.addLayout(bar)
+        results_layout.addWidget(self.grid, 1)
+        for page in (self.empty, self.live, results):
+            self.view.addWidget(page)
+        self.results_page = results
+        self.last_result: GenerateResult | None = None
+
+    # -- models -----------------------------------------------------------------------------------
+    def set_models(self, entries: list[tuple[ModelInfo, ArchSpec]], loading: bool = False) -> None:
+        """The models that can generate images (the window filters by capability)."""
+        current = self.model_box.currentData() or self.settings.get("generate/model", "")
+        self.entries = {info.name: (info, spec) for info, spec in entries}
+        self.model_box.blockSignals(True)
+        self.model_box.clear()
+        for info, _spec in entries:
+            label = f"{info.name}  ({info.arch}, {info.card.get('steps', 0)} steps)"
+            self.model_box.addItem(label, info.name)
+        index = self.model_box.findData(current)
+        self.model_box.setCurrentIndex(max(index, 0))
+        self.model_box.blockSignals(False)
+        if loading:
+            self.empty_label.setText("Loading models…")
+            self.empty_button.hide()
+        elif not entries:
+            self.empty_label.setText("No models that can generate images yet.\n\nTrain one on your own pictures "
+                                     "in the Train canvas, or import a model .zip in the Library.")
+            self.empty_button.show()
+        else:
+            self.empty_label.setText("Press Generate (Ctrl+Enter) to make images.")
+            self.empty_button.hide()
+        if self.last_result is None or not entries:
+            self.view.setCurrentWidget(self.empty)
+        self._model_changed()
+
+    def select_model(self, name: str) -> bool:
+        index = self.model_box.findData(name)
+        if index >= 0:
+            self.model_box.setCurrentIndex(index)
+        return index >= 0
+
+    def _model_changed(self) -> None:
+        name = self.model_box.currentData()
+        entry = self.entries.get(name)
+        if entry:
+            info, spec = entry
+            size = info.card.get("config", {}).get("image_size")
+            self.model_note.setText(f"{spec.description}" + (f" · {size}×{size} px" if size else ""))
+        else:
+            self.model_note.setText("")
+        self._update_visibility()
+        self._set_busy(self.worker is not None)
+
+    def _update_visibility(self) -> None:
+        entry = self.entries.get(self.model_box.currentData())
+        options = set(entry[1].sampler_options) if entry else set()
+        for name, widget in (("steps", self.steps_box), ("sampler", self.sampler_box), ("eta", self.eta_box)):
+            visible = name in options and (name != "eta" or self.sampler_box.currentData() == "ddim")
+            widget.setVisible(visible)
+            self.form.labelForField(widget).setVisible(visible)
+
+    # -- the request ------------------------------------------------------------------------------
+    def new_seed(self) -> int:
+        seed = random.randint(0, MAX_SEED)
+        self.seed_box.setValue(seed)
+        return seed
+
+    def request(self) -> GenerateRequest:
+        return GenerateRequest(model=self.model_box.currentData() or "", n=self.count_box.value(),
+                               seed=self.seed_box.value(), steps=self.steps_box.value(),
+                               sampler=self.sampler_box.currentData(), eta=round(self.eta_box.value(), 3))
+
+    def apply_params(self, params: dict[str, Any]) -> None:
+        """Restore a generation's settings (from a result or a dropped PNG)."""
+        request = GenerateRequest.from_params(params)
+        if not self.select_model(request.model):
+            dialogs.warn(self, "Model not in the library",
+                         f"These settings were made with '{request.model}', which is not in your library. "
+                         "The other settings were restored.")
+        self.count_box.setValue(request.n)
+        self.seed_box.setValue(request.seed)
+        self.steps_box.setValue(request.steps)
+        self.sampler_box.setCurrentIndex(max(self.sampler_box.findData(request.sampler), 0))
+        self.eta_box.setValue(request.eta)
+        self.random_seed.setChecked(False)  # the point is to get the same images again
+
+    def _restore_choices(self) -> None:
+        s = self.settings
+        self.count_box.setValue(s.get_int("generate/n", 16))
+        self.seed_box.setValue(s.get_int("generate/seed", 0))
+        self.steps_box.setValue(s.get_int("generate/steps", 25))
+        self.sampler_box.setCurrentIndex(max(self.sampler_box.findData(s.get("generate/sampler", "ddim")), 0))
+        self.eta_box.setValue(s.get_float("generate/eta", 0.0))
+        self.random_seed.setChecked(str(s.get("generate/random_seed", "false")).lower() == "true")
+
+    def save_choices(self) -> None:
+        request = self.request()
+        for key in ("n", "seed", "steps", "sampler", "eta"):
+            self.settings.set(f"generate/{key}", getattr(request, key))
+        if request.model:
+            self.settings.set("generate/model", request.model)
+        self.settings.set("generate/random_seed", self.random_seed.isChecked())
+
+    # -- running ----------------------------------------------------------------------------------
+    def generate(self) -> None:
+        if self.worker is not None or not self.model_box.currentData():
+            return
+        if self.random_seed.isChecked():
+            self.new_seed()
+        request = self.request()
+        self.save_choices()
+        device_choice, threads = self.settings.device, self.settings.threads
+
+        def job():
+            from genstudio.core.devices import resolve_device, set_threads
+            from genstudio.tasks.generate import generate
+
+            set_threads(threads)
+            return (yield from generate(request, resolve_device(device_choice)))
+
+        self.worker = GeneratorWorker(job)
+        self.worker.signals.event.connect(self._on_event)
+        self.worker.signals.finished.connect(self._on_finished)
+        self.worker.signals.failed.connect(self._on_failed)
+        self.worker.signals.cancelled.connect(self._on_cancelled)
+        self.worker.signals.ended.connect(self._on_ended)
+        self.started_at = time.perf_counter()
+        self.progress.setRange(0, 0)  # busy until the first step (loading the model)
+        self.progress_label.setText("Loading the model…")
+        self.live.clear()
+        self._set_busy(True)
+        self.busy.emit(f"Generating {request.n} image(s) with {request.model}…")
+        start(self.worker)
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.progress_label.setText("Cancelling…")
+            self.cancel_button.setEnabled(False)
+
+    def is_busy(self) -> bool:
+        return self.worker is not None
+
+    def _on_event(self, event) -> None:
+        if isinstance(event, Progress):
+            self.progress.setRange(0, event.total)
+            self.progress.setValue(event.step)
+            self.progress_label.setText(f"Step {event.step} / {event.total} · {format_eta(event.eta_s)}")
+            self.busy.emit(f"Generating: step {event.step} / {event.total}")
+        elif isinstance(event, Preview) and event.image is not None:
+            size = self.live.size()
+            self.live.setPixmap(to_pixmap(grid_array(event.image), size.boundedTo(size)))
+            self.view.setCurrentWidget(self.live)
+
+    def _on_finished(self, result: GenerateResult) -> None:
+        seconds = time.perf_counter() - self.started_at
+        self.last_result = result
+        self.grid.show_result(result.images, [result.image_params(i) for i in range(len(result.images))])
+        p = result.params
+        self.result_info.setText(f"{len(result.images)} image(s) · {p['model']} · seeds {p['seed']}–"
+                                 f"{p['seed'] + len(result.images) - 1} · {p['steps']} {p['sampler'].upper()} steps"
+                                 f" · {seconds:.1f} s")
+        self.progress_label.setText(f"Done in {seconds:.1f} s. Click an image to enlarge it.")
+        self.view.setCurrentWidget(self.results_page)
+
+    def _on_failed(self, message: str) -> None:
+        self.progress_label.setText("Failed.")
+        dialogs.warn(self, "Generation failed", message)
+
+    def _on_cancelled(self) -> None:
+        self.progress_label.setText("Cancelled.")
+        self.view.setCurrentWidget(self.results_page if self.last_result else self.empty)
+
+    def _on_ended(self) -> None:
+        self.worker = None
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self._set_busy(False)
+        self.busy.emit("")
+
+    def _set_busy(self, busy: bool) -> None:
+        has_model = bool(self.model_box.currentData())
+        self.generate_button.setEnabled(has_model and not busy)
+        self.cancel_button.setEnabled(busy)
+        for widget in (self.model_box, self.count_box, self.seed_box, self.dice, self.steps_box,
+                       self.sampler_box, self.eta_box, self.random_seed):
+            widget.setEnabled(has_model and not busy)
+
+    def enlarge(self, index: int) -> None:
+        ImageViewer(self.grid, index, self).exec()
+
+    # -- dropping a GenStudio PNG restores its settings --------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].toLocalFile().lower().endswith(".png"):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        path = event.mimeData().urls()[0].toLocalFile()
+        event.acceptProposedAction()
+        self.restore_from_png(Path(path))
+
+    def restore_from_png(self, path: Path) -> bool:
+        from genstudio.tasks.images import read_png_params
+
+        try:
+            params = read_png_params(path)
+        except GenStudioError as err:
+            dialogs.warn(self, "No settings in this image", str(err))
+            return False
+        self.apply_params(params)
+        self.progress_label.setText(f"Settings restored from {path.name}.")
+        return True

@@ -1,0 +1,472 @@
+"""The Train canvas: a folder in, a model in the library out, with a live loss plot and previews.
+
+The trainer runs as a child process (ui/training_process.py); this canvas only builds its command
+line from the controls, shows its events, and offers Stop and Resume. A trainer left running by an
+earlier window (closed with "keep training", or crashed) is found and followed on start.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from genstudio.core.errors import GenStudioError
+from genstudio.core.events import Log, Preview, Progress
+from genstudio.core.registry import ArchSpec
+from genstudio.core.runs import read_metrics, read_run
+from genstudio.core.store import ModelInfo, ModelStore, check_name
+from genstudio.tasks.train import DatasetScan, TrainRequest
+from genstudio.ui.canvases.generate import format_eta
+from genstudio.ui.settings import Settings
+from genstudio.ui.training_process import FollowedRun, TrainingProcess, TrainingRun, TrainOutcome
+from genstudio.ui.widgets import dialogs
+from genstudio.ui.widgets.images import grid_array, scaled, to_pixmap
+from genstudio.ui.workers import run_in_background
+
+FROM_SCRATCH = "Start from scratch"
+
+
+class TrainCanvas(QWidget):
+    busy = Signal(str)
+    model_published = Signal(str)
+
+    def __init__(self, settings: Settings, store: ModelStore, parent=None):
+        super().__init__(parent)
+        self.settings, self.store = settings, store
+        self.specs: dict[str, ArchSpec] = {}
+        self.library: list[ModelInfo] = []
+        self.run: TrainingRun | None = None
+        self.scan: DatasetScan | None = None
+        self.scan_token = 0
+        self.preview_path: str | None = None
+        self.setAcceptDrops(True)
+        self._build_controls()
+        self._build_monitor()
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.controls)
+        layout.addWidget(self.monitor, 1)
+        self._update_buttons()
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _build_controls(self) -> None:
+        self.controls = QFrame(objectName="panel")
+        self.controls.setFixedWidth(360)
+        self.arch_box = QComboBox()
+        self.arch_box.currentIndexChanged.connect(self._arch_changed)
+        self.folder_edit = QLineEdit(placeholderText="Drop a folder here…")
+        self.folder_edit.editingFinished.connect(lambda: self.set_folder(self.folder_edit.text()))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder_edit, 1)
+        folder_row.addWidget(browse)
+        self.report_label = QLabel("No folder chosen yet.", objectName="muted", wordWrap=True)
+        self.thumbs = QLabel(alignment=Qt.AlignmentFlag.AlignLeft)
+        self.report_text = QPlainTextEdit(readOnly=True, objectName="log")
+        self.report_text.setMaximumHeight(90)
+        self.report_text.hide()
+        self.name_edit = QLineEdit(placeholderText="my-model")
+        self.name_edit.textChanged.connect(self._name_changed)
+        self.name_note = QLabel(objectName="muted", wordWrap=True)
+        self.preset_box = QComboBox()
+        self.preset_box.currentIndexChanged.connect(self._preset_changed)
+        self.steps_box = QSpinBox(minimum=1, maximum=10_000_000, singleStep=500)
+        self.steps_box.valueChanged.connect(self._update_buttons)
+        self.from_box = QComboBox()
+        form = QFormLayout()
+        form.addRow("Architecture", self.arch_box)
+        form.addRow("Images", folder_row)
+        form.addRow("", self.report_label)
+        form.addRow("", self.thumbs)
+        form.addRow("", self.report_text)
+        form.addRow("Name", self.name_edit)
+        form.addRow("", self.name_note)
+        form.addRow("Preset", self.preset_box)
+        form.addRow("Steps", self.steps_box)
+        form.addRow("Fine-tune from", self.from_box)
+        self.start_button = QPushButton("Start training", objectName="primary")
+        self.start_button.clicked.connect(self.start)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Save a checkpoint, put the model so far in the library, and stop")
+        self.stop_button.clicked.connect(self.stop)
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.clicked.connect(self.resume)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button, 1)
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.resume_button)
+        layout = QVBoxLayout(self.controls)
+        layout.addWidget(QLabel("Train", objectName="heading"))
+        layout.addLayout(form)
+        layout.addStretch(1)
+        layout.addLayout(buttons)
+
+    def _build_monitor(self) -> None:
+        self.monitor = QWidget()
+        self.progress = QProgressBar(textVisible=False)
+        self.progress_label = QLabel("Choose a folder and press Start training.", objectName="muted")
+        self.plot_holder = QVBoxLayout()
+        self.plot = None  # built on first use: pyqtgraph's import is kept off the start-up path
+        plot_box = QFrame(objectName="panel")
+        plot_box.setLayout(self.plot_holder)
+        self.preview = QLabel("Previews appear here while the model trains.", objectName="muted",
+                              alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        self.preview.setMinimumSize(220, 220)
+        self.preview_caption = QLabel(objectName="muted", alignment=Qt.AlignmentFlag.AlignCenter)
+        preview_box = QFrame(objectName="panel")
+        preview_layout = QVBoxLayout(preview_box)
+        preview_layout.addWidget(self.preview, 1)
+        preview_layout.addWidget(self.preview_caption)
+        top = QSplitter()
+        top.addWidget(plot_box)
+        top.addWidget(preview_box)
+        top.setSizes([520, 300])
+        self.log = QPlainTextEdit(readOnly=True, objectName="log")
+        self.log.setMaximumBlockCount(5000)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(top)
+        split.addWidget(self.log)
+        split.setSizes([420, 160])
+        layout = QVBoxLayout(self.monitor)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.progress_label)
+        layout.addWidget(split, 1)
+
+    def ensure_plot(self):
+        if self.plot is None:
+            from genstudio.ui.widgets.loss_plot import LossPlot
+
+            self.plot = LossPlot()
+            self.plot_holder.addWidget(self.plot)
+        return self.plot
+
+    def showEvent(self, event) -> None:
+        self.ensure_plot()
+        super().showEvent(event)
+
+    # -- what the window tells us -------------------------------------------------------------------
+    def set_specs(self, specs: list[ArchSpec]) -> None:
+        current = self.arch_box.currentData() or self.settings.get("train/arch", "")
+        self.specs = {s.name: s for s in specs}
+        self.arch_box.blockSignals(True)
+        self.arch_box.clear()
+        for spec in specs:
+            self.arch_box.addItem(f"{spec.name} — {spec.family}", spec.name)
+            self.arch_box.setItemData(self.arch_box.count() - 1, spec.description, Qt.ItemDataRole.ToolTipRole)
+        self.arch_box.setCurrentIndex(max(self.arch_box.findData(current), 0))
+        self.arch_box.blockSignals(False)
+        self._arch_changed()
+
+    def set_library(self, models: list[ModelInfo]) -> None:
+        self.library = models
+        self._fill_from_box()
+        self._name_changed()
+
+    # -- controls -----------------------------------------------------------------------------------
+    def spec(self) -> ArchSpec | None:
+        return self.specs.get(self.arch_box.currentData())
+
+    def _arch_changed(self) -> None:
+        spec = self.spec()
+        self.preset_box.blockSignals(True)
+        self.preset_box.clear()
+        if spec is not None:
+            for preset in spec.presets:
+                self.preset_box.addItem(preset, preset)
+            saved = self.settings.get("train/preset", "small")
+            self.preset_box.setCurrentIndex(max(self.preset_box.findData(saved), 0))
+        self.preset_box.blockSignals(False)
+        self._fill_from_box()
+        self._preset_changed()
+
+    def _fill_from_box(self) -> None:
+        spec = self.spec()
+        current = self.from_box.currentData()
+        self.from_box.clear()
+        self.from_box.addItem(FROM_SCRATCH, None)
+        for info in self.library:
+            if spec is not None and info.arch == spec.name:
+                self.from_box.addItem(f"{info.name} ({info.card.get('steps', 0)} steps)", info.name)
+        self.from_box.setCurrentIndex(max(self.from_box.findData(current), 0))
+
+    def _preset_changed(self) -> None:
+        spec, preset = self.spec(), self.preset_box.currentData()
+        if spec is not None and preset:
+            self.steps_box.setValue(int(spec.train_settings(preset).get("steps", 1000)))
+            if self.folder_edit.text():
+                self.set_folder(self.folder_edit.text())  # the preset sets the image size: rescan
+        self._update_buttons()
+
+    def _browse(self) -> None:
+        folder = dialogs.open_folder(self, "Folder of training images", self.folder_edit.text())
+        if folder:
+            self.set_folder(folder)
+
+    def set_folder(self, folder: str) -> None:
+        """Check the folder in the background and show the report before anything trains."""
+        folder = folder.strip()
+        self.folder_edit.setText(folder)
+        self.scan = None
+        if not folder:
+            self.report_label.setText("No folder chosen yet.")
+            self._update_buttons()
+            return
+        if not self.name_edit.text().strip():
+            self.name_edit.setText(_name_from_folder(folder))
+        spec, preset = self.spec(), self.preset_box.currentData()
+        if spec is None:
+            return
+        self.scan_token += 1
+        token = self.scan_token
+        self.report_label.setObjectName("muted")
+        self.report_label.setText("Checking the images…")
+        self._restyle(self.report_label)
+        from genstudio.tasks.train import scan_dataset
+
+        run_in_background(lambda: scan_dataset(spec, preset, folder),
+                          lambda scan: self._scan_done(token, scan), lambda msg: self._scan_failed(token, msg))
+        self._update_buttons()
+
+    def _scan_done(self, token: int, scan: DatasetScan) -> None:
+        if token != self.scan_token:
+            return  # an older scan finishing late
+        self.scan = scan
+        report = scan.report
+        text = f"{len(report.used)} images ready ({report.image_size}×{report.image_size} px for training)"
+        if report.skipped:
+            text += f"; {len(report.skipped)} skipped (see below)"
+        self.report_label.setObjectName("muted")
+        self.report_label.setText(text + ".")
+        self._restyle(self.report_label)
+        self.thumbs.setPixmap(scaled(to_pixmap(grid_array(scan.thumbnails[:12], gutter=1)), 300)
+                              if len(scan.thumbnails) else QPixmap())
+        self._show_report_details(report.to_text() if report.skipped else "")
+        self._update_buttons()
+
+    def _scan_failed(self, token: int, message: str) -> None:
+        if token != self.scan_token:
+            return
+        self.scan = None
+        first, _, rest = message.partition("\n")
+        self.report_label.setObjectName("error")
+        self.report_label.setText(first)
+        self._restyle(self.report_label)
+        self.thumbs.clear()
+        self._show_report_details(rest)
+        self._update_buttons()
+
+    def _show_report_details(self, text: str) -> None:
+        self.report_text.setPlainText(text)
+        self.report_text.setVisible(bool(text))
+
+    def _name_changed(self) -> None:
+        name = self.name_edit.text().strip()
+        note, style = "", "muted"
+        if name:
+            try:
+                check_name(name)
+            except GenStudioError as err:
+                note, style = str(err), "error"
+            else:
+                run = read_run(name)
+                if run is not None:
+                    state = "finished" if run.finished else f"stopped at step {run.step} of {run.total}"
+                    note = (f"A run named '{name}' ({run.arch}, {run.preset}) {state}. Resume continues it"
+                            + (" (raise Steps to train longer)" if run.finished else "")
+                            + "; Start training replaces it.")
+                elif self.store.exists(name):
+                    note = f"A model named '{name}' exists; Start training replaces it."
+        self.name_note.setText(note)
+        self.name_note.setObjectName(style)
+        self._restyle(self.name_note)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        running = self.run is not None
+        name = self.name_edit.text().strip()
+        run = read_run(name) if name else None
+        can_resume = run is not None and (not run.finished or self.steps_box.value() > run.total)
+        self.start_button.setEnabled(not running and self.scan is not None and bool(name) and self.spec() is not None)
+        self.resume_button.setEnabled(not running and can_resume)
+        self.stop_button.setEnabled(running)
+        for widget in (self.arch_box, self.folder_edit, self.name_edit, self.preset_box, self.from_box):
+            widget.setEnabled(not running)
+
+    @staticmethod
+    def _restyle(widget) -> None:
+        widget.style().unpolish(widget)
+        widget.style().polish(widget)
+
+    # -- running -------------------------------------------------------------------------------------
+    def request(self, resume: bool = False, overwrite: bool = False) -> TrainRequest:
+        run = read_run(self.name_edit.text().strip()) if resume else None
+        steps = self.steps_box.value()
+        return TrainRequest(arch=(run.arch if run else self.arch_box.currentData()), name=self.name_edit.text().strip(),
+                            data=self.folder_edit.text().strip() or None, preset=self.preset_box.currentData(),
+                            steps=(steps if not run or steps > run.total else None),
+                            from_model=self.from_box.currentData(), resume=resume, overwrite=overwrite,
+                            device=self.settings.device, threads=self.settings.threads)
+
+    def start(self) -> None:
+        name = self.name_edit.text().strip()
+        overwrite = read_run(name) is not None or self.store.exists(name)
+        if overwrite and not dialogs.confirm(self, "Replace?", f"'{name}' already exists (a model or a training "
+                                             "run). Start again and replace it?", "Replace"):
+            return
+        self._launch(self.request(overwrite=overwrite), resume=False)
+
+    def resume(self) -> None:
+        self._launch(self.request(resume=True), resume=True)
+
+    def _launch(self, request: TrainRequest, resume: bool) -> None:
+        try:
+            args = request.args()
+        except GenStudioError as err:
+            dialogs.warn(self, "Cannot start", str(err))
+            return
+        for key in ("arch", "preset"):
+            self.settings.set(f"train/{key}", getattr(request, key))
+        plot = self.ensure_plot()
+        if resume:
+            history = read_metrics(request.name)
+            plot.set_history(history["step"], history["loss"])
+        else:
+            plot.clear()
+            self.log.clear()
+        process = TrainingProcess(request.name, self)
+        self._attach(process, f"{'Resuming' if resume else 'Starting'} '{request.name}'…")
+        process.start(args)
+
+    def follow(self, name: str, info: dict) -> None:
+        """Show a trainer that an earlier window started and left running."""
+        self.name_edit.setText(name)
+        history = read_metrics(name)
+        self.ensure_plot().set_history(history["step"], history["loss"])
+        run = FollowedRun(name, info, self)
+        self._attach(run, f"Following '{name}', which kept training after GenStudio was closed (pid {info['pid']}).")
+        run.start()
+
+    def _attach(self, run: TrainingRun, message: str) -> None:
+        self.run = run
+        self.started_at = time.perf_counter()
+        run.event.connect(self._on_event)
+        run.line.connect(self.log.appendPlainText)
+        run.ended.connect(self._on_ended)
+        self.progress.setRange(0, 0)
+        self.progress_label.setText(message)
+        self.log.appendPlainText(message)
+        self.busy.emit(f"Training {run.name}…")
+        self._update_buttons()
+
+    def stop(self) -> None:
+        if self.run is not None:
+            self.run.stop()
+            self.progress_label.setText("Stopping: saving a checkpoint and the model so far…")
+            self.stop_button.setEnabled(False)
+
+    def is_training(self) -> bool:
+        return self.run is not None
+
+    def _on_event(self, event) -> None:
+        if isinstance(event, Progress):
+            self.progress.setRange(0, event.total)
+            self.progress.setValue(event.step)
+            loss = event.metrics.get("loss")
+            parts = [f"Step {event.step} / {event.total}"]
+            if loss is not None:
+                parts.append(f"loss {loss:.4f}")
+                self.ensure_plot().add(event.step, loss)
+            parts.append(format_eta(event.eta_s))
+            self.progress_label.setText(" · ".join(parts))
+            self.busy.emit(f"Training {self.run.name if self.run else ''}: step {event.step} / {event.total}")
+        elif isinstance(event, Preview) and event.path:
+            self.show_preview(event.path, event.caption or f"step {event.step}")
+        elif isinstance(event, Log):
+            self.log.appendPlainText(event.message)
+
+    def show_preview(self, path: str, caption: str) -> None:
+        pixmap = QPixmap(path)
+        if pixmap.isNull():
+            return  # the file went away or is half-written; the next preview will come
+        self.preview_path = path
+        self.preview.setPixmap(scaled(pixmap, self.preview.size()))
+        self.preview_caption.setText(caption)
+
+    def _on_ended(self, outcome: TrainOutcome) -> None:
+        run, self.run = self.run, None
+        if run is not None:
+            run.deleteLater()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1 if outcome.kind == "finished" else 0)
+        self.progress_label.setText(outcome.message)
+        self.log.appendPlainText(outcome.message)
+        self.busy.emit("")
+        if outcome.model:
+            self.model_published.emit(outcome.model)
+            info = self._library_samples(outcome.model)
+            if info:
+                self.show_preview(info, f"'{outcome.model}' in the library")
+        if outcome.kind in ("failed", "crashed"):
+            detail = "\n".join(outcome.last_lines[-12:])
+            text = outcome.message + (f"\n\nLast lines of its log:\n{detail}" if detail and outcome.kind == "crashed" else "")
+            dialogs.warn(self, "Training stopped" if outcome.kind == "crashed" else "Training failed", text)
+        self._name_changed()
+
+    def _library_samples(self, name: str) -> str | None:
+        try:
+            path = self.store.get(name).samples_path
+        except GenStudioError:
+            return None
+        return str(path) if path else None
+
+    # -- closing the window while training -------------------------------------------------------------
+    def detach(self) -> None:
+        if isinstance(self.run, TrainingProcess | FollowedRun):
+            self.run.detach()
+
+    def stop_and_wait(self, timeout_ms: int = 120_000) -> bool:
+        """Ask the trainer to save and exit, and wait for it (closing the app with "Stop")."""
+        run = self.run
+        if isinstance(run, TrainingProcess):
+            run.stop()
+            return run.process.waitForFinished(timeout_ms)
+        if isinstance(run, FollowedRun):
+            run.stop()
+        return True
+
+    # -- drop a folder ------------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile() and not urls[0].toLocalFile().lower().endswith(".zip"):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        path = Path(event.mimeData().urls()[0].toLocalFile())
+        event.acceptProposedAction()
+        if self.run is not None:
+            return
+        self.set_folder(str(path if path.is_dir() else path.parent))
+
+
+def _name_from_folder(folder: str) -> str:
+    stem = "".join(c if c.isalnum() or c in "-_ " else "-" for c in Path(folder).name).strip(" -_")
+    return (stem or "my-model")[:48]
