@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--seed", type=int)
+    p.add_argument("--preview-every", type=int, help="sample a preview grid every N steps (0: never)")
     p.add_argument("--resume", action="store_true", help="continue the run named --name from its checkpoint")
     p.add_argument("--from", dest="from_model", metavar="MODEL", help="fine-tune from a library model")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model/run of that name")
@@ -140,7 +141,7 @@ def make_job(args):
     set_threads(args.threads)
     device = resolve_device(args.device)
     overrides = {k: v for k, v in (("steps", args.steps), ("batch_size", args.batch_size), ("lr", args.lr),
-                                   ("seed", args.seed)) if v is not None}
+                                   ("seed", args.seed), ("preview_every", args.preview_every)) if v is not None}
     job_kwargs = {"spec": spec, "name": name, "device": device, "store": store, "preset": args.preset,
                   "from_model": args.from_model}
     found = checkpoint.find(runs_dir() / name / "checkpoint")

@@ -23,6 +23,7 @@ class TrainRequest:
     data: str | None = None
     preset: str = "small"
     steps: int | None = None
+    preview_every: int | None = None  # None: the preset's
     from_model: str | None = None
     resume: bool = False
     overwrite: bool = False
@@ -36,6 +37,8 @@ class TrainRequest:
             args += ["--threads", str(self.threads)]
         if self.steps:
             args += ["--steps", str(self.steps)]
+        if self.preview_every is not None:
+            args += ["--preview-every", str(self.preview_every)]
         if self.resume:
             return [*args, "--resume"]
         if not self.data:

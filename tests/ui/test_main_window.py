@@ -1,43 +1,109 @@
-"""The window over the library: models listed with their details (offscreen)."""
+"""The main window: rail, library wiring, zip drops, settings, themes, damaged folders."""
 
 from __future__ import annotations
 
-import json
+import zipfile
 
 import pytest
 
 pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QDropEvent  # noqa: E402
 
 from genstudio.core import config as configlib  # noqa: E402
 from genstudio.core.registry import get  # noqa: E402
 from genstudio.core.store import ModelStore, new_card  # noqa: E402
 
 
-def test_window_lists_user_and_bundled_models(qtbot, tmp_path):
-    from genstudio.ui.main_window import MainWindow
-
+def save_tiny(store: ModelStore, name: str):
     spec = get("ddpm")
     cfg = spec.model_config("tiny")
-    store = ModelStore()
-    store.save(new_card("mine", "ddpm", configlib.to_dict(cfg), steps=3), spec.build(cfg).state_dict())
-    window = MainWindow(store)
-    qtbot.addWidget(window)
-    window.show()
-    names = [window.models.item(i).text().splitlines()[0] for i in range(window.models.count())]
-    assert names[0] == "mine" and "starter-emoji" in names
-    window.models.setCurrentRow(0)
-    assert json.loads(window.details.toPlainText())["name"] == "mine"
-    assert window.statusBar().currentMessage().startswith(f"1 of your models in {store.root}, 1 bundled")
+    return store.save(new_card(name, "ddpm", configlib.to_dict(cfg), steps=3), spec.build(cfg).state_dict())
 
 
-def test_a_damaged_model_folder_is_reported_not_fatal(qtbot):
-    from genstudio.ui.main_window import MainWindow
+def drop(widget, path):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    widget.dropEvent(QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                                Qt.KeyboardModifier.NoModifier))
 
-    store = ModelStore()
+
+def test_rail_switches_canvases_and_the_status_bar_shows_the_device(window):
+    for i, canvas in enumerate((window.generate, window.train, window.library)):
+        window.rail.setCurrentRow(i)
+        assert window.stack.currentWidget() is canvas
+    assert window.device_label.text().startswith("Device: CPU")
+    assert window.statusBar().currentMessage().startswith("0 of your models, 1 bundled")
+
+
+def test_a_model_saved_elsewhere_appears_everywhere_on_refresh(window):
+    save_tiny(ModelStore(), "mine")
+    window.refresh_library()
+    assert window.library.select("mine")
+    assert window.generate.model_box.findData("mine") >= 0
+    assert window.train.from_box.findData("mine") >= 0  # can fine-tune from it
+
+
+def test_a_damaged_model_folder_is_reported_not_fatal(window):
+    store = window.store
     (store.root / "broken").mkdir(parents=True)
     (store.root / "broken" / "card.json").write_text("{not json")
-    window = MainWindow(store)
-    qtbot.addWidget(window)
-    message = window.statusBar().currentMessage()
-    assert "1 unreadable folder(s): broken: card.json is not valid JSON" in message
-    assert window.models.count() == 1  # the bundled starter is still there
+    window.refresh_library()
+    assert "1 unreadable folder(s): broken: card.json is not valid JSON" in window.statusBar().currentMessage()
+    assert window.generate.model_box.findData("starter-emoji") >= 0
+
+
+def test_dropping_a_bad_zip_on_the_window_gives_a_message_and_changes_nothing(window, tmp_path, answers):
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"PK\x03\x04 this is not really a zip")
+    drop(window, bad)
+    assert window.stack.currentWidget() is window.library
+    assert answers.warnings and "zip" in answers.warnings[-1][1].lower()
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as zf:
+        zf.writestr("readme.txt", "hello")
+    drop(window, empty)
+    assert len(answers.warnings) == 2
+    assert window.store.list()[0][0].name == "starter-emoji"  # only the bundled model, as before
+
+
+def test_dropping_a_good_zip_imports_it(window, tmp_path, answers):
+    store = ModelStore()
+    save_tiny(store, "shared")
+    exported = store.export_zip("shared", tmp_path / "shared.zip")
+    store.delete("shared")
+    window.refresh_library()
+    drop(window, exported)
+    assert not answers.warnings
+    assert window.generate.model_box.findData("shared") >= 0
+
+
+def test_settings_dialog_changes_the_model_folder_and_theme(window, qtbot, tmp_path, monkeypatch):
+    from genstudio.ui.widgets import settings_dialog
+
+    elsewhere = tmp_path / "elsewhere"
+    save_tiny(ModelStore(root=elsewhere), "away")
+
+    def fake_exec(dialog):
+        dialog.folder_edit.setText(str(elsewhere))
+        dialog.theme_box.setCurrentIndex(dialog.theme_box.findData("dark"))
+        dialog.accept()
+        return True
+
+    monkeypatch.setattr(settings_dialog.SettingsDialog, "exec", fake_exec)
+    window.open_settings()
+    assert window.store.root == elsewhere and window.library.select("away")
+    assert window.generate.model_box.findData("away") >= 0
+    assert window.settings.theme == "dark" and window.dark_action.isChecked()
+    import os
+
+    assert os.environ["GENSTUDIO_MODELS"] == str(elsewhere)  # trainers started now save there too
+
+
+def test_theme_toggle_keeps_the_loss_curve(window):
+    plot = window.train.ensure_plot()
+    plot.set_history([1, 2, 3], [1.0, 0.5, 0.25])
+    window.set_theme("dark")
+    assert window.train.plot is not plot and window.train.plot.steps == [1, 2, 3]
+    window.set_theme("light")

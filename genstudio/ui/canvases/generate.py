@@ -37,7 +37,7 @@ from genstudio.tasks.generate import GenerateRequest, GenerateResult
 from genstudio.ui.settings import Settings
 from genstudio.ui.widgets import dialogs
 from genstudio.ui.widgets.image_viewer import ImageViewer
-from genstudio.ui.widgets.images import grid_array, to_pixmap
+from genstudio.ui.widgets.images import PixmapLabel, grid_array, to_pixmap
 from genstudio.ui.widgets.result_grid import ResultGrid
 from genstudio.ui.workers import GeneratorWorker, start
 
@@ -142,7 +142,7 @@ class GenerateCanvas(QWidget):
         empty_layout.addWidget(self.empty_label)
         empty_layout.addWidget(self.empty_button, 0, Qt.AlignmentFlag.AlignHCenter)
         empty_layout.addStretch(1)
-        self.live = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.live = PixmapLabel()
         self.live.setMinimumSize(256, 256)
         results = QWidget()
         self.grid = ResultGrid()
@@ -191,6 +191,7 @@ class GenerateCanvas(QWidget):
             self.empty_button.hide()
         if self.last_result is None or not entries:
             self.view.setCurrentWidget(self.empty)
+        self.controls.setVisible(loading or bool(entries))
         self._model_changed()
 
     def select_model(self, name: str) -> bool:
@@ -308,8 +309,7 @@ class GenerateCanvas(QWidget):
             self.progress_label.setText(f"Step {event.step} / {event.total} · {format_eta(event.eta_s)}")
             self.busy.emit(f"Generating: step {event.step} / {event.total}")
         elif isinstance(event, Preview) and event.image is not None:
-            size = self.live.size()
-            self.live.setPixmap(to_pixmap(grid_array(event.image), size.boundedTo(size)))
+            self.live.set_source(to_pixmap(grid_array(event.image)))
             self.view.setCurrentWidget(self.live)
 
     def _on_finished(self, result: GenerateResult) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -38,10 +38,11 @@ from genstudio.ui.canvases.generate import format_eta
 from genstudio.ui.settings import Settings
 from genstudio.ui.training_process import FollowedRun, TrainingProcess, TrainingRun, TrainOutcome
 from genstudio.ui.widgets import dialogs
-from genstudio.ui.widgets.images import grid_array, scaled, to_pixmap
+from genstudio.ui.widgets.images import PixmapLabel, grid_array, scaled, to_pixmap
 from genstudio.ui.workers import run_in_background
 
 FROM_SCRATCH = "Start from scratch"
+THUMBS_SHOWN = 8  # a glance at the data, two rows
 
 
 class TrainCanvas(QWidget):
@@ -90,6 +91,9 @@ class TrainCanvas(QWidget):
         self.preset_box.currentIndexChanged.connect(self._preset_changed)
         self.steps_box = QSpinBox(minimum=1, maximum=10_000_000, singleStep=500)
         self.steps_box.valueChanged.connect(self._update_buttons)
+        self.preview_box = QSpinBox(minimum=0, maximum=1_000_000, singleStep=50, suffix=" steps")
+        self.preview_box.setSpecialValueText("never")
+        self.preview_box.setToolTip("How often to draw sample images while training (each costs a few seconds)")
         self.from_box = QComboBox()
         form = QFormLayout()
         form.addRow("Architecture", self.arch_box)
@@ -101,6 +105,7 @@ class TrainCanvas(QWidget):
         form.addRow("", self.name_note)
         form.addRow("Preset", self.preset_box)
         form.addRow("Steps", self.steps_box)
+        form.addRow("Preview every", self.preview_box)
         form.addRow("Fine-tune from", self.from_box)
         self.start_button = QPushButton("Start training", objectName="primary")
         self.start_button.clicked.connect(self.start)
@@ -127,8 +132,9 @@ class TrainCanvas(QWidget):
         self.plot = None  # built on first use: pyqtgraph's import is kept off the start-up path
         plot_box = QFrame(objectName="panel")
         plot_box.setLayout(self.plot_holder)
-        self.preview = QLabel("Previews appear here while the model trains.", objectName="muted",
-                              alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        self.preview = PixmapLabel("Previews appear here while the model trains.")
+        self.preview.setObjectName("muted")
+        self.preview.setWordWrap(True)
         self.preview.setMinimumSize(220, 220)
         self.preview_caption = QLabel(objectName="muted", alignment=Qt.AlignmentFlag.AlignCenter)
         preview_box = QFrame(objectName="panel")
@@ -211,7 +217,9 @@ class TrainCanvas(QWidget):
     def _preset_changed(self) -> None:
         spec, preset = self.spec(), self.preset_box.currentData()
         if spec is not None and preset:
-            self.steps_box.setValue(int(spec.train_settings(preset).get("steps", 1000)))
+            settings = spec.train_settings(preset)
+            self.steps_box.setValue(int(settings.get("steps", 1000)))
+            self.preview_box.setValue(int(settings.get("preview_every", 0)))
             if self.folder_edit.text():
                 self.set_folder(self.folder_edit.text())  # the preset sets the image size: rescan
         self._update_buttons()
@@ -257,8 +265,8 @@ class TrainCanvas(QWidget):
         self.report_label.setObjectName("muted")
         self.report_label.setText(text + ".")
         self._restyle(self.report_label)
-        self.thumbs.setPixmap(scaled(to_pixmap(grid_array(scan.thumbnails[:12], gutter=1)), 300)
-                              if len(scan.thumbnails) else QPixmap())
+        strip = grid_array(scan.thumbnails[:THUMBS_SHOWN], cols=THUMBS_SHOWN // 2, gutter=1)
+        self.thumbs.setPixmap(scaled(to_pixmap(strip), QSize(228, 120)) if len(scan.thumbnails) else QPixmap())
         self._show_report_details(report.to_text() if report.skipped else "")
         self._update_buttons()
 
@@ -308,7 +316,8 @@ class TrainCanvas(QWidget):
         self.start_button.setEnabled(not running and self.scan is not None and bool(name) and self.spec() is not None)
         self.resume_button.setEnabled(not running and can_resume)
         self.stop_button.setEnabled(running)
-        for widget in (self.arch_box, self.folder_edit, self.name_edit, self.preset_box, self.from_box):
+        for widget in (self.arch_box, self.folder_edit, self.name_edit, self.preset_box, self.from_box,
+                       self.preview_box):
             widget.setEnabled(not running)
 
     @staticmethod
@@ -323,6 +332,7 @@ class TrainCanvas(QWidget):
         return TrainRequest(arch=(run.arch if run else self.arch_box.currentData()), name=self.name_edit.text().strip(),
                             data=self.folder_edit.text().strip() or None, preset=self.preset_box.currentData(),
                             steps=(steps if not run or steps > run.total else None),
+                            preview_every=None if resume else self.preview_box.value(),
                             from_model=self.from_box.currentData(), resume=resume, overwrite=overwrite,
                             device=self.settings.device, threads=self.settings.threads)
 
@@ -408,7 +418,7 @@ class TrainCanvas(QWidget):
         if pixmap.isNull():
             return  # the file went away or is half-written; the next preview will come
         self.preview_path = path
-        self.preview.setPixmap(scaled(pixmap, self.preview.size()))
+        self.preview.set_source(pixmap)
         self.preview_caption.setText(caption)
 
     def _on_ended(self, outcome: TrainOutcome) -> None:

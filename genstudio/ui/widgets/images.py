@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QLabel
 
 from genstudio.tasks.images import save_png
 
@@ -44,10 +45,10 @@ def scaled(pixmap: QPixmap, size: int | QSize) -> QPixmap:
     return pixmap.scaled(target, Qt.AspectRatioMode.KeepAspectRatio, mode)
 
 
-def grid_array(images: np.ndarray, gutter: int = 2) -> np.ndarray:
+def grid_array(images: np.ndarray, cols: int | None = None, gutter: int = 2) -> np.ndarray:
     from genstudio.core.data.images import make_grid
 
-    return np.asarray(make_grid(images, gutter=gutter))
+    return np.asarray(make_grid(images, cols=cols, gutter=gutter))
 
 
 _drag_dir: Path | None = None
@@ -64,3 +65,29 @@ def png_for_drag(array: np.ndarray, params: dict[str, Any], name: str) -> Path:
 
 def image_file_name(params: dict[str, Any]) -> str:
     return f"{params.get('model', 'image')}-seed{params.get('seed', 0)}.png"
+
+
+class PixmapLabel(QLabel):
+    """A label that shows a picture as large as it fits, re-scaled crisply whenever it resizes."""
+
+    def __init__(self, text: str = "", parent=None):
+        super().__init__(text, parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(64, 64)
+        self.source = QPixmap()
+
+    def set_source(self, pixmap: QPixmap) -> None:
+        self.source = pixmap
+        self._fit()
+
+    def clear(self) -> None:
+        self.source = QPixmap()
+        super().clear()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        if not self.source.isNull():
+            self.setPixmap(scaled(self.source, self.contentsRect().size()))

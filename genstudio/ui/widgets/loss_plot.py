@@ -36,7 +36,7 @@ class LossPlot(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "loss")
-        self.plot.setLogMode(x=False, y=True)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # "0.08", not "80 (x0.001)"
         for axis in ("bottom", "left"):
             self.plot.getAxis(axis).setTextPen(colors["text"])
             self.plot.getAxis(axis).setPen(colors["muted"])
@@ -84,4 +84,4 @@ class LossPlot(QWidget):
 
 
 def _plottable(value) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value) and value > 0
+    return isinstance(value, int | float) and math.isfinite(value)
