@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Pinned in every install command so nothing swaps the CPU build of torch for a CUDA one.
 TORCH := torch==2.13.0
 
-.PHONY: run test package selftest starter bench lint clean
+.PHONY: run test package selftest starter bench lint screenshots clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ test: $(VENV)/.dev
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 
 lint: $(VENV)/.dev
-	$(VENV)/bin/ruff check genstudio trainers tests benchmarks packaging main.py
+	$(VENV)/bin/ruff check genstudio trainers tests benchmarks packaging scripts main.py
 	$(VENV)/bin/lint-imports
 
 package: $(VENV)/.dev
@@ -40,6 +40,10 @@ bench: $(VENV)/.dev
 	$(PY) -m pip install --quiet $(TORCH) -r benchmarks/requirements.txt
 	$(PY) -m pip install --quiet --no-deps $(TORCH) denoising-diffusion-pytorch
 	$(PY) benchmarks/diffusion.py
+
+# Every canvas and dialog in both themes, under a virtual X server (apt-get install xvfb).
+screenshots: $(VENV)/.installed
+	xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) scripts/screenshots.py
 
 clean:
 	rm -rf build dist .pytest_cache

@@ -80,10 +80,20 @@ def _check_window() -> str:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     window = MainWindow()
     window.show()
+    deadline = time.monotonic() + 120
+    while not window.specs and time.monotonic() < deadline:  # the registry loads in the background
+        app.processEvents()
+        time.sleep(0.02)
+    if not window.specs:
+        raise RuntimeError("the model registry did not load within 120 s")
+    window.show_canvas("Train")  # builds the pyqtgraph loss plot: proves it is bundled
     app.processEvents()
-    count = window.models.count()
+    count = window.generate.model_box.count()
+    plot_ok = window.train.plot is not None
     window.close()
-    return f"main window opened offscreen ({count} models listed)"
+    if not count or not plot_ok:
+        raise RuntimeError(f"window incomplete: {count} generate models, loss plot {'ok' if plot_ok else 'missing'}")
+    return f"main window opened offscreen ({count} model(s) ready to generate, loss plot ok)"
 
 
 def run_selftest() -> int:
