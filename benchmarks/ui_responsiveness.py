@@ -30,7 +30,7 @@ import argparse
 import json
 import os
 import shutil
-import statistics
+import signal
 import subprocess
 import sys
 import tempfile
@@ -82,6 +82,7 @@ class Heartbeat:
         self._running = False
 
     def start(self) -> None:
+        self.none_refs = [sys.getrefcount(None)]  # see summary(): a drain here ends in a fatal error
         self.ticks, self.marks, self.stacks = [time.perf_counter()], [], []
         self._running = True
         self.timer.start()
@@ -91,6 +92,7 @@ class Heartbeat:
 
     def stop(self) -> None:
         self._tick()
+        self.none_refs.append(sys.getrefcount(None))
         self.timer.stop()
         self._running = False
         if self._watch is not None:
@@ -131,6 +133,9 @@ class Heartbeat:
             "worst_gaps": [{"gap_ms": round(gaps[i], 1), "at_s": round(ticks[i] - t0, 3),
                             "during": self._label_at(ticks[i + 1])} for i in worst if gaps[i] > target_ms],
         }
+        # Python < 3.12 only (None is immortal from 3.12 on): a binding that returns None without a
+        # new reference drains None's count, and at zero the interpreter aborts ("none_dealloc").
+        out["none_refcount"] = {"start": self.none_refs[0], "end": self.none_refs[-1]}
         if self.stacks_on:
             worst_starts = {ticks[i] for i in worst}
             out["stall_stacks"] = [{"at_s": round(start - t0, 3), "threads": frames}
@@ -338,6 +343,7 @@ def child(args) -> None:
     os.dup2(2, 1)
     sys.path.insert(0, ROOT)
     result: dict
+    window = None
     try:
         hb = None
         if args.child == "startup":  # the heartbeat needs the application; start it before the window
@@ -359,6 +365,10 @@ def child(args) -> None:
         result["qt_platform"] = app.platformName()
     except Exception as err:  # noqa: BLE001 - the parent reports it
         result = {"error": f"{type(err).__name__}: {err}"[:2000], "traceback": traceback.format_exc()[-3000:]}
+    if window is not None and window.train.run is not None:  # never leave a trainer behind
+        window.train.run.kill()
+        if hasattr(window.train.run, "process"):
+            window.train.run.process.waitForFinished(10_000)
     proto.write(json.dumps(result) + "\n")
     proto.flush()
     os._exit(0)  # no teardown: a trainer or worker thread must not hold the benchmark up
@@ -385,12 +395,24 @@ def run_child(scenario: str, args, env: dict) -> dict:
     home = tempfile.mkdtemp(prefix="genstudio-bench-ui-")
     try:
         cmd = [sys.executable, os.path.abspath(__file__), "--child", scenario, *forwarded(args)]
-        proc = subprocess.run(cmd, cwd=ROOT, env={**env, "GENSTUDIO_HOME": home}, stdout=subprocess.PIPE, text=True,
-                              timeout=args.timeout + 300)
-        lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-        return json.loads(lines[-1]) if lines else {"error": f"child exited {proc.returncode} without a result"}
-    except subprocess.TimeoutExpired:
-        return {"error": "child timed out"}
+        # Its own process group: on a timeout or a crash the group goes, trainer child included.
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**env, "GENSTUDIO_HOME": home}, stdout=subprocess.PIPE, text=True,
+                                start_new_session=True)
+        try:
+            out, _ = proc.communicate(timeout=args.timeout + 300)
+        except subprocess.TimeoutExpired:
+            out = ""
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+        lines = [line for line in out.splitlines() if line.startswith("{")]
+        if lines:
+            return json.loads(lines[-1])
+        return {"error": f"child exited {proc.returncode} without a result"
+                         + (" (SIGABRT: see its stderr above, e.g. a fatal Python error)" if proc.returncode == -6 else "")}
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
