@@ -223,6 +223,7 @@ def scenario_generate(args, app, window, warnings) -> dict:
         hb = Heartbeat(args.interval, args.stacks)
         hb.start()
         canvas.generate_button.click()  # what a click does: GenerateCanvas.generate()
+        hb.mark("clicked; the worker loads the model" if r == 0 else "clicked")
         worker = canvas.worker
         if worker is None:
             raise RuntimeError(f"generation did not start (warnings: {warnings})")
@@ -287,6 +288,7 @@ def scenario_train(args, app, window, warnings) -> dict:
     hb.start()
     t0 = time.perf_counter()
     canvas._launch(request, resume=False)  # what Start training does after its checks
+    hb.mark("launched; the trainer process starts")
     run = canvas.run
     if run is None:
         raise RuntimeError(f"training did not start (warnings: {warnings})")

@@ -17,3 +17,6 @@ def genstudio_home(tmp_path, monkeypatch):
     monkeypatch.setenv("GENSTUDIO_HOME", str(home))
     monkeypatch.delenv("GENSTUDIO_MODELS", raising=False)
     return home
+
+
+import genstudio.ui  # noqa: E402,F401 - the PySide6 refcount guard, before any test drives Qt

@@ -45,6 +45,14 @@ def load_registry(device_choice: str) -> dict:
     from genstudio.core.registry import specs
 
     found = specs()
+    # Heavy first-time imports, done here off the UI thread so no later click pays for them with a
+    # frozen window: pyqtgraph (the Train canvas's loss plot) and torch's meta-device machinery
+    # (which pulls in torch._dynamo; the model store validates every file on the meta device).
+    import pyqtgraph  # noqa: F401
+    import torch
+
+    with torch.device("meta"):
+        torch.empty(1)
     try:
         device = describe(resolve_device(device_choice))
     except GenStudioError as err:

@@ -69,19 +69,28 @@ def assert_responsive(beat: Heartbeat, what: str) -> None:
 
 @pytest.fixture
 def shown_window(qtbot, monkeypatch):
-    """The real main window, shown, with its registry loaded; modal warnings recorded, not shown."""
+    """The real main window, shown, with its registry loaded; modal warnings recorded, not shown.
+
+    The app's CPU-threads setting is 1: on a busy 2-core machine a 2-thread torch job crawls (every
+    OpenMP region waits for a core), which would make this quick test slow, not more telling."""
+    import torch
+
     from genstudio.ui.main_window import MainWindow
     from genstudio.ui.settings import Settings
     from genstudio.ui.widgets import dialogs
 
     warnings: list[str] = []
     monkeypatch.setattr(dialogs, "warn", lambda parent, title, text: warnings.append(f"{title}: {text}"))
-    win = MainWindow(Settings())
+    settings = Settings()
+    settings.threads = 1  # the generate worker and the trainer child both take it
+    win = MainWindow(settings)
     win.warnings = warnings
     qtbot.addWidget(win)
     win.show()
     qtbot.waitUntil(lambda: bool(win.specs) and win.generate.model_box.count() > 0, timeout=60_000)
+    threads = torch.get_num_threads()
     yield win
+    torch.set_num_threads(threads)  # the generate worker set it for the whole process
     if win.train.run is not None:  # never leave a trainer behind
         win.train.run.kill()
         if hasattr(win.train.run, "process"):
