@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import logging
+import os
 import signal
 import sys
 import threading
+import time
 import traceback
 
 from genstudio.core.errors import GenStudioError
@@ -70,8 +73,6 @@ class Emitter:
             # The app went away (closed with "keep training", or crashed): keep training; the run
             # folder has the log. Later writes to the dead pipes (warnings on stderr) must not kill us.
             self.stdout_ok = False
-            import os
-
             sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
 
     def _human(self, event) -> None:
@@ -244,10 +245,6 @@ def run(args, emit, stop) -> int:
 def announce_running(run_dir, stop, events_path) -> None:
     """Leave ``trainer.pid`` in the run folder while training, so a window opened later can find this
     run, follow its events.jsonl and ask it to stop (by creating ``stop.request``)."""
-    import json
-    import os
-    import time
-
     (run_dir / STOP_FILE).unlink(missing_ok=True)  # a stale request must not stop this run
     stop.request_file = run_dir / STOP_FILE
     # events_offset: where this session's events start in events.jsonl (earlier sessions come before).

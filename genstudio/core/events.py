@@ -110,6 +110,15 @@ class EtaClock:
         return round(per_step * max(self.total - step, 0), 1)
 
 
+def describe_eta(seconds: float | None) -> str:
+    """``EtaClock.eta`` in words, for a status line."""
+    if seconds is None:
+        return "estimating time…"
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s left"
+    return f"about {int(seconds // 60)} min {int(seconds % 60):02d} s left"
+
+
 def drive(gen, on_event=None):
     """Run a generator of events to the end, passing each to ``on_event``; return its return value.
 

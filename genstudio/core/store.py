@@ -319,9 +319,12 @@ class ModelStore:
             with zf:
                 self._extract_model(zf, staging, src.name)
             card = read_card(staging)
+            name = check_name(name or card["name"])
+            if not overwrite and (self.root / name).exists():  # before the costly weight checks
+                raise ModelFileError(f"A model named '{name}' is already in your library. Rename or delete "
+                                     f"that one first, then import '{src.name}' again.")
             tensors = read_weights(staging / WEIGHTS, card["weights_sha256"])
             check_tensors_match(card, tensors)
-            name = check_name(name or card["name"])
             if name != card["name"]:
                 card = {**card, "name": name}
                 _write_json_atomic(staging / CARD, card)

@@ -31,6 +31,7 @@ from genstudio.ui.canvases.generate import GenerateCanvas
 from genstudio.ui.canvases.train import TrainCanvas
 from genstudio.ui.settings import Settings
 from genstudio.ui.theme import apply_theme
+from genstudio.ui.training_process import running_trainers
 from genstudio.ui.widgets import dialogs
 from genstudio.ui.widgets.library_panel import LibraryPanel
 from genstudio.ui.workers import run_in_background
@@ -100,7 +101,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._build_menus()
         self._restore()
-        self.refresh_library()
+        self._sync_canvases(self.library.listing)  # the panel has just listed the store
         QTimer.singleShot(0, self._load_registry)
 
     # -- wiring -----------------------------------------------------------------------------------
@@ -110,7 +111,7 @@ class MainWindow(QMainWindow):
         self.generate.go_train.connect(lambda: self.show_canvas("Train"))
         self.train.busy.connect(lambda text: self._job_status("train", text))
         self.train.model_published.connect(self._model_published)
-        self.library.changed.connect(self.refresh_library)
+        self.library.changed.connect(lambda: self._sync_canvases(self.library.listing))
         self.library.use_model.connect(self._use_model)
         self.library.go_train.connect(lambda: self.show_canvas("Train"))
         self.library.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
@@ -178,8 +179,6 @@ class MainWindow(QMainWindow):
         dialogs.warn(self, "GenStudio could not load its models", message)
 
     def _follow_running_trainer(self) -> None:
-        from genstudio.ui.training_process import running_trainers
-
         found = running_trainers()
         if found and not self.train.is_training():
             self.train.follow(*found[0])
@@ -187,8 +186,13 @@ class MainWindow(QMainWindow):
 
     # -- library --------------------------------------------------------------------------------------
     def refresh_library(self) -> None:
-        models, problems = self.store.list()
-        self.library.refresh()
+        listing = self.store.list()
+        self.library.refresh(listing)
+        self._sync_canvases(listing)
+
+    def _sync_canvases(self, listing: tuple[list, list[str]]) -> None:
+        """Give Generate and Train the models of a fresh ``store.list()``, and count them."""
+        models, problems = listing
         self.train.set_library(models)
         if self.specs:
             generators = [(m, self.specs[m.arch]) for m in models if m.arch in self.specs
@@ -246,16 +250,10 @@ class MainWindow(QMainWindow):
 
     def set_theme(self, name: str) -> None:
         self.settings.theme = name
-        apply_theme(QApplication.instance(), name)
+        colors = apply_theme(QApplication.instance(), name)
         self.dark_action.setChecked(name == "dark")
-        if self.train.plot is not None:  # pyqtgraph colours are set at construction
-            from genstudio.ui.widgets.loss_plot import LossPlot
-
-            old = self.train.plot
-            self.train.plot = LossPlot()
-            self.train.plot.set_history(old.steps, old.losses)
-            self.train.plot_holder.replaceWidget(old, self.train.plot)
-            old.deleteLater()
+        if self.train.plot is not None:
+            self.train.plot.apply_colors(colors)
 
     def _toggle_theme(self) -> None:
         self.set_theme("dark" if self.settings.theme == "light" else "light")

@@ -59,9 +59,7 @@ class TrainingRun(QObject):
             self.last_lines.append(text)
             self.line.emit(text)
             return
-        if isinstance(event, Log):
-            self.last_lines.append(event.message)
-        elif isinstance(event, Failed):
+        if isinstance(event, Log | Failed):
             self.last_lines.append(event.message)
         if isinstance(event, Done | Failed):
             self.final = event

@@ -157,7 +157,7 @@ def test_export_import_round_trip_under_new_name(store, tiny, tmp_path):
     assert (store.root / "copy" / "samples.png").read_bytes() == b"png"
     assert_tensors_equal(store.load("copy")[1], state)
 
-    with pytest.raises(ModelFileError, match="already exists"):
+    with pytest.raises(ModelFileError, match="already in your library"):
         store.import_zip(archive)  # same name as the original
     assert names(store) == ["copy", "m1"] and leftovers(store) == []
 

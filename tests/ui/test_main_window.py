@@ -102,8 +102,31 @@ def test_settings_dialog_changes_the_model_folder_and_theme(window, qtbot, tmp_p
 
 
 def test_theme_toggle_keeps_the_loss_curve(window):
+    from genstudio.ui.theme import theme_colors
+
+    window.set_theme("light")
     plot = window.train.ensure_plot()
     plot.set_history([1, 2, 3], [1.0, 0.5, 0.25])
+    light = plot.plot.backgroundBrush().color().name()
     window.set_theme("dark")
-    assert window.train.plot is not plot and window.train.plot.steps == [1, 2, 3]
+    assert plot.plot.backgroundBrush().color().name() == theme_colors("dark")["base"] != light
+    assert plot.smooth_curve.opts["pen"].color().name() == theme_colors("dark")["plot_smooth"]
+    assert window.train.plot.steps == [1, 2, 3]
     window.set_theme("light")
+
+
+def test_the_loss_plot_smooths_resumes_and_coalesces_redraws(qtbot):
+    from genstudio.ui.widgets.loss_plot import LossPlot, smooth
+
+    assert smooth([2.0]) == [2.0]  # bias-corrected: the line starts at the data
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    for step, loss in enumerate([1.0, 0.8, 0.6, 0.4], start=1):
+        plot.add(step, loss)
+    assert plot.smoothed == pytest.approx(smooth([1.0, 0.8, 0.6, 0.4]))
+    assert plot.raw_curve.xData is None or len(plot.raw_curve.xData) < 4  # drawn later, together
+    qtbot.waitUntil(lambda: plot.raw_curve.xData is not None and len(plot.raw_curve.xData) == 4, timeout=3000)
+    plot.add(3, 0.9)  # a resumed run reports again from its checkpoint's step
+    assert plot.steps == [1, 2, 3] and plot.losses[-1] == 0.9
+    plot.add(4, float("nan"))
+    assert plot.steps == [1, 2, 3]

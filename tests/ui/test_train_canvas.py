@@ -29,6 +29,15 @@ def wait_for_step(qtbot, train, step):
     qtbot.waitUntil(lambda: train.progress.maximum() > 1 and train.progress.value() >= step, timeout=TRAIN_TIMEOUT)
 
 
+def start_endless_run(qtbot, window, tmp_path, name, until_step=3):
+    """A run far too long to finish during the test, already past ``until_step``."""
+    train = prepare(qtbot, window, make_image_folder(tmp_path / "data", n=8), name=name, steps=100_000)
+    train.start()
+    if until_step:
+        wait_for_step(qtbot, train, until_step)
+    return train
+
+
 def test_train_tiny_to_completion_and_generate_from_it(window, qtbot, tmp_path, answers):
     train = prepare(qtbot, window, make_image_folder(tmp_path / "data", n=10), name="blobs")
     assert "10 images ready" in train.report_label.text()
@@ -72,8 +81,7 @@ def test_stop_saves_the_model_so_far_and_resume_finishes_it(window, qtbot, tmp_p
 
 
 def test_a_killed_trainer_is_reported_with_its_log_and_can_be_resumed(window, qtbot, tmp_path, answers):
-    train = prepare(qtbot, window, make_image_folder(tmp_path / "data", n=8), name="crashy", steps=100_000)
-    train.start()
+    train = start_endless_run(qtbot, window, tmp_path, "crashy", until_step=0)
     qtbot.waitUntil(lambda: read_run("crashy") is not None, timeout=TRAIN_TIMEOUT)  # a checkpoint exists
     train.run.kill()
     qtbot.waitUntil(lambda: train.run is None, timeout=20_000)
@@ -117,9 +125,7 @@ def test_closing_while_training_can_keep_it_running_and_a_new_window_follows_it(
     from genstudio.ui.main_window import MainWindow
     from genstudio.ui.training_process import running_trainers
 
-    train = prepare(qtbot, window, make_image_folder(tmp_path / "data", n=8), name="bg", steps=100_000)
-    train.start()
-    wait_for_step(qtbot, train, 3)
+    train = start_endless_run(qtbot, window, tmp_path, "bg")
     process = train.run
     answers.replies["choose"] = "Keep training"
     assert window.close()
@@ -142,9 +148,7 @@ def test_closing_while_training_can_keep_it_running_and_a_new_window_follows_it(
 
 
 def test_closing_while_training_with_stop_saves_first(window, qtbot, tmp_path, answers):
-    train = prepare(qtbot, window, make_image_folder(tmp_path / "data", n=8), name="closing", steps=100_000)
-    train.start()
-    wait_for_step(qtbot, train, 3)
+    train = start_endless_run(qtbot, window, tmp_path, "closing")
     process = train.run
     answers.replies["choose"] = "Stop and save"
     assert window.close()
@@ -153,8 +157,7 @@ def test_closing_while_training_with_stop_saves_first(window, qtbot, tmp_path, a
 
 
 def test_closing_while_training_can_be_cancelled(window, qtbot, tmp_path, answers):
-    train = prepare(qtbot, window, make_image_folder(tmp_path / "data", n=8), name="stay", steps=100_000)
-    train.start()
+    train = start_endless_run(qtbot, window, tmp_path, "stay", until_step=0)
     answers.replies["choose"] = None
     assert not window.close()
     assert train.run is not None and window.isVisible()

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from genstudio.core.errors import GenStudioError
-from genstudio.core.events import Preview, Progress
+from genstudio.core.events import Preview, Progress, describe_eta
 from genstudio.core.registry import ArchSpec
 from genstudio.core.store import ModelInfo
 from genstudio.tasks.generate import GenerateRequest, GenerateResult
@@ -47,14 +47,6 @@ SAMPLER_TIPS = {"ddim": "DDIM: fast; with η = 0 the same seed always gives the 
                 "ddpm": "DDPM: the original ancestral sampler; needs more steps"}
 
 
-def format_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "estimating time…"
-    if seconds < 60:
-        return f"about {max(1, round(seconds))} s left"
-    return f"about {int(seconds // 60)} min {int(seconds % 60):02d} s left"
-
-
 class GenerateCanvas(QWidget):
     busy = Signal(str)  # a status line for the window ("" when idle)
     go_train = Signal()
@@ -64,6 +56,7 @@ class GenerateCanvas(QWidget):
         self.settings = settings
         self.entries: dict[str, tuple[ModelInfo, ArchSpec]] = {}
         self.worker: GeneratorWorker | None = None
+        self.last_result: GenerateResult | None = None
         self.started_at = 0.0
         self.setAcceptDrops(True)
         self._build_controls()
@@ -164,7 +157,6 @@ class GenerateCanvas(QWidget):
         for page in (self.empty, self.live, results):
             self.view.addWidget(page)
         self.results_page = results
-        self.last_result: GenerateResult | None = None
 
     # -- models -----------------------------------------------------------------------------------
     def set_models(self, entries: list[tuple[ModelInfo, ArchSpec]], loading: bool = False) -> None:
@@ -174,8 +166,7 @@ class GenerateCanvas(QWidget):
         self.model_box.blockSignals(True)
         self.model_box.clear()
         for info, _spec in entries:
-            label = f"{info.name}  ({info.arch}, {info.card.get('steps', 0)} steps)"
-            self.model_box.addItem(label, info.name)
+            self.model_box.addItem(info.name, info.name)  # the details go in the note below it
         index = self.model_box.findData(current)
         self.model_box.setCurrentIndex(max(index, 0))
         self.model_box.blockSignals(False)
@@ -206,7 +197,8 @@ class GenerateCanvas(QWidget):
         if entry:
             info, spec = entry
             size = info.card.get("config", {}).get("image_size")
-            self.model_note.setText(f"{spec.description}" + (f" · {size}×{size} px" if size else ""))
+            facts = [info.arch, f"{info.card.get('steps', 0):,} steps"] + ([f"{size}×{size} px"] if size else [])
+            self.model_note.setText(f"{' · '.join(facts)}\n{spec.description}")
         else:
             self.model_note.setText("")
         self._update_visibility()
@@ -306,7 +298,7 @@ class GenerateCanvas(QWidget):
         if isinstance(event, Progress):
             self.progress.setRange(0, event.total)
             self.progress.setValue(event.step)
-            self.progress_label.setText(f"Step {event.step} / {event.total} · {format_eta(event.eta_s)}")
+            self.progress_label.setText(f"Step {event.step} / {event.total} · {describe_eta(event.eta_s)}")
             self.busy.emit(f"Generating: step {event.step} / {event.total}")
         elif isinstance(event, Preview) and event.image is not None:
             self.live.set_source(to_pixmap(grid_array(event.image)))

@@ -29,12 +29,11 @@ from PySide6.QtWidgets import (
 )
 
 from genstudio.core.errors import GenStudioError
-from genstudio.core.events import Log, Preview, Progress
+from genstudio.core.events import Log, Preview, Progress, describe_eta
 from genstudio.core.registry import ArchSpec
-from genstudio.core.runs import read_metrics, read_run
+from genstudio.core.runs import RunInfo, read_metrics, read_run
 from genstudio.core.store import ModelInfo, ModelStore, check_name
 from genstudio.tasks.train import DatasetScan, TrainRequest
-from genstudio.ui.canvases.generate import format_eta
 from genstudio.ui.settings import Settings
 from genstudio.ui.training_process import FollowedRun, TrainingProcess, TrainingRun, TrainOutcome
 from genstudio.ui.widgets import dialogs
@@ -58,6 +57,7 @@ class TrainCanvas(QWidget):
         self.scan: DatasetScan | None = None
         self.scan_token = 0
         self.preview_path: str | None = None
+        self.existing_run: RunInfo | None = None  # the resumable run named in the Name field
         self.setAcceptDrops(True)
         self._build_controls()
         self._build_monitor()
@@ -144,7 +144,7 @@ class TrainCanvas(QWidget):
         top = QSplitter()
         top.addWidget(plot_box)
         top.addWidget(preview_box)
-        top.setSizes([520, 300])
+        top.setSizes([420, 400])  # a preview grid needs room to show its pixels at 2× or more
         self.log = QPlainTextEdit(readOnly=True, objectName="log")
         self.log.setMaximumBlockCount(5000)
         split = QSplitter(Qt.Orientation.Vertical)
@@ -235,7 +235,7 @@ class TrainCanvas(QWidget):
         self.folder_edit.setText(folder)
         self.scan = None
         if not folder:
-            self.report_label.setText("No folder chosen yet.")
+            self._show_note(self.report_label, "No folder chosen yet.")
             self._update_buttons()
             return
         if not self.name_edit.text().strip():
@@ -245,9 +245,7 @@ class TrainCanvas(QWidget):
             return
         self.scan_token += 1
         token = self.scan_token
-        self.report_label.setObjectName("muted")
-        self.report_label.setText("Checking the images…")
-        self._restyle(self.report_label)
+        self._show_note(self.report_label, "Checking the images…")
         from genstudio.tasks.train import scan_dataset
 
         run_in_background(lambda: scan_dataset(spec, preset, folder),
@@ -262,9 +260,7 @@ class TrainCanvas(QWidget):
         text = f"{len(report.used)} images ready ({report.image_size}×{report.image_size} px for training)"
         if report.skipped:
             text += f"; {len(report.skipped)} skipped (see below)"
-        self.report_label.setObjectName("muted")
-        self.report_label.setText(text + ".")
-        self._restyle(self.report_label)
+        self._show_note(self.report_label, text + ".")
         strip = grid_array(scan.thumbnails[:THUMBS_SHOWN], cols=THUMBS_SHOWN // 2, gutter=1)
         self.thumbs.setPixmap(scaled(to_pixmap(strip), QSize(228, 120)) if len(scan.thumbnails) else QPixmap())
         self._show_report_details(report.to_text() if report.skipped else "")
@@ -275,9 +271,7 @@ class TrainCanvas(QWidget):
             return
         self.scan = None
         first, _, rest = message.partition("\n")
-        self.report_label.setObjectName("error")
-        self.report_label.setText(first)
-        self._restyle(self.report_label)
+        self._show_note(self.report_label, first, "error")
         self.thumbs.clear()
         self._show_report_details(rest)
         self._update_buttons()
@@ -287,15 +281,17 @@ class TrainCanvas(QWidget):
         self.report_text.setVisible(bool(text))
 
     def _name_changed(self) -> None:
+        """Check the name, and read once whether a run of that name can be resumed."""
         name = self.name_edit.text().strip()
         note, style = "", "muted"
+        self.existing_run = None
         if name:
             try:
                 check_name(name)
             except GenStudioError as err:
                 note, style = str(err), "error"
             else:
-                run = read_run(name)
+                run = self.existing_run = read_run(name)
                 if run is not None:
                     state = "finished" if run.finished else f"stopped at step {run.step} of {run.total}"
                     note = (f"A run named '{name}' ({run.arch}, {run.preset}) {state}. Resume continues it"
@@ -303,15 +299,13 @@ class TrainCanvas(QWidget):
                             + "; Start training replaces it.")
                 elif self.store.exists(name):
                     note = f"A model named '{name}' exists; Start training replaces it."
-        self.name_note.setText(note)
-        self.name_note.setObjectName(style)
-        self._restyle(self.name_note)
+        self._show_note(self.name_note, note, style)
         self._update_buttons()
 
     def _update_buttons(self) -> None:
         running = self.run is not None
         name = self.name_edit.text().strip()
-        run = read_run(name) if name else None
+        run = self.existing_run
         can_resume = run is not None and (not run.finished or self.steps_box.value() > run.total)
         self.start_button.setEnabled(not running and self.scan is not None and bool(name) and self.spec() is not None)
         self.resume_button.setEnabled(not running and can_resume)
@@ -321,13 +315,16 @@ class TrainCanvas(QWidget):
             widget.setEnabled(not running)
 
     @staticmethod
-    def _restyle(widget) -> None:
-        widget.style().unpolish(widget)
-        widget.style().polish(widget)
+    def _show_note(label: QLabel, text: str, style: str = "muted") -> None:
+        """Set a note's text and its look ("muted" or "error": objectNames the stylesheet knows)."""
+        label.setText(text)
+        label.setObjectName(style)
+        label.style().unpolish(label)
+        label.style().polish(label)
 
     # -- running -------------------------------------------------------------------------------------
     def request(self, resume: bool = False, overwrite: bool = False) -> TrainRequest:
-        run = read_run(self.name_edit.text().strip()) if resume else None
+        run = self.existing_run if resume else None
         steps = self.steps_box.value()
         return TrainRequest(arch=(run.arch if run else self.arch_box.currentData()), name=self.name_edit.text().strip(),
                             data=self.folder_edit.text().strip() or None, preset=self.preset_box.currentData(),
@@ -338,7 +335,7 @@ class TrainCanvas(QWidget):
 
     def start(self) -> None:
         name = self.name_edit.text().strip()
-        overwrite = read_run(name) is not None or self.store.exists(name)
+        overwrite = self.existing_run is not None or self.store.exists(name)
         if overwrite and not dialogs.confirm(self, "Replace?", f"'{name}' already exists (a model or a training "
                                              "run). Start again and replace it?", "Replace"):
             return
@@ -405,7 +402,7 @@ class TrainCanvas(QWidget):
             if loss is not None:
                 parts.append(f"loss {loss:.4f}")
                 self.ensure_plot().add(event.step, loss)
-            parts.append(format_eta(event.eta_s))
+            parts.append(describe_eta(event.eta_s))
             self.progress_label.setText(" · ".join(parts))
             self.busy.emit(f"Training {self.run.name if self.run else ''}: step {event.step} / {event.total}")
         elif isinstance(event, Preview) and event.path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -33,8 +32,9 @@ from PySide6.QtWidgets import (
 )
 
 from genstudio.core.errors import GenStudioError
-from genstudio.core.store import CARD, ModelInfo, ModelStore
+from genstudio.core.store import ModelInfo, ModelStore
 from genstudio.ui.widgets import dialogs
+from genstudio.ui.widgets.images import scaled
 
 log = logging.getLogger(__name__)
 
@@ -117,34 +117,14 @@ def summary_rows(info: ModelInfo) -> list[tuple[str, str]]:
     return [(label, str(value)) for label, value in rows if value not in (None, "")]
 
 
-def archive_model_name(path: Path) -> str | None:
-    """The name in a model archive's card, to spot a clash before unpacking; None if unreadable
-    (then ``store.import_zip`` says what is wrong)."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            cards = [m for m in zf.infolist() if Path(m.filename).name == CARD and m.file_size < 1_000_000]
-            if len(cards) != 1:
-                return None
-            name = json.loads(zf.read(cards[0])).get("name")
-    except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, AttributeError):
-        return None
-    return name if isinstance(name, str) else None
-
-
-def crisp_pixmap(path: Path | None, box: int) -> QPixmap:
-    """Samples are pixel art: scale with nearest-neighbour, by a whole factor when enlarging, so
-    pixels stay square and sharp instead of blurring."""
-    pixmap = QPixmap(str(path)) if path else QPixmap()
-    if pixmap.isNull():
-        return pixmap
-    side = max(pixmap.width(), pixmap.height())
-    target = side * (box // side) if side <= box else box
-    return pixmap.scaled(target, target, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
+def sample_pixmap(path: Path | None, box: int) -> QPixmap:
+    """A model's samples.png fitted in ``box``, crisp (they are pixel art); null if there is none."""
+    return scaled(QPixmap(str(path)), box) if path else QPixmap()
 
 
 # -- the panel ----------------------------------------------------------------------------------
 class LibraryPanel(QWidget):
-    changed = Signal()          # after a rename, delete or import: model lists elsewhere are stale
+    changed = Signal()          # after a rename, delete or import: `listing` is fresh, other lists are stale
     use_model = Signal(str)     # "Use in Generate" (or double-click) on a model
     go_train = Signal()         # the empty state's "Go to Train"
     message = Signal(str)       # a short note for the status bar ("Exported to ...")
@@ -274,10 +254,12 @@ class LibraryPanel(QWidget):
         return button
 
     # -- public ----------------------------------------------------------------------------------
-    def refresh(self) -> None:
-        """Re-read the library (after a change here, a finished training, or a new store)."""
+    def refresh(self, listing: tuple[list[ModelInfo], list[str]] | None = None) -> None:
+        """Re-read the library (after a change here, a finished training, or a new store); a caller
+        that has just listed the store passes its ``store.list()`` to spare a second read."""
         keep = self.current_name()
-        models, problems = self.store.list()
+        self.listing = listing if listing is not None else self.store.list()
+        models, problems = self.listing
         self._models = {m.name: m for m in models}
         self.models.blockSignals(True)  # one details update at the end, not one per row
         self.models.clear()
@@ -309,11 +291,6 @@ class LibraryPanel(QWidget):
     def import_zip(self, path: Path) -> bool:
         """Add a model archive to the library; False (after a warning) if it cannot be used."""
         path = Path(path)
-        name = archive_model_name(path)
-        if name and self.store.exists(name):
-            dialogs.warn(self, "Import model", f"A model named '{name}' is already in your library. "
-                         f"Rename or delete that one first, then import '{path.name}' again.")
-            return False
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
             info = self.store.import_zip(path)
@@ -332,7 +309,7 @@ class LibraryPanel(QWidget):
     # -- list ------------------------------------------------------------------------------------
     def _make_item(self, info: ModelInfo) -> QListWidgetItem:
         item = QListWidgetItem(item_text(info))
-        thumb = crisp_pixmap(info.samples_path, THUMB_PX)
+        thumb = sample_pixmap(info.samples_path, THUMB_PX)
         if thumb.isNull():  # a blank square keeps the text of every row in one column
             thumb = QPixmap(THUMB_PX, THUMB_PX)
             thumb.fill(Qt.GlobalColor.transparent)
@@ -385,7 +362,7 @@ class LibraryPanel(QWidget):
         while self.summary.rowCount():
             self.summary.removeRow(0)
         self.title.setText(info.name if info else "")
-        self.preview.setPixmap(crisp_pixmap(info.samples_path if info else None, PREVIEW_PX))
+        self.preview.setPixmap(sample_pixmap(info.samples_path if info else None, PREVIEW_PX))
         self.preview.setText("" if info is None or info.samples_path else "no samples")
         self.card_view.setPlainText(json.dumps(info.card, indent=2, ensure_ascii=False) if info else "")
         for label, value in summary_rows(info) if info else []:
