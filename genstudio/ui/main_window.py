@@ -47,13 +47,15 @@ def load_registry(device_choice: str) -> dict:
 
     found = specs()
     # Heavy first-time imports, done here off the UI thread so no later click pays for them with a
-    # frozen window: pyqtgraph (the Train canvas's loss plot) and torch's meta-device machinery
-    # (which pulls in torch._dynamo; the model store validates every file on the meta device).
+    # frozen window (the import holds the GIL for ~1 s): pyqtgraph (the Train canvas's loss plot),
+    # and what building a network on the meta device pulls in (torch's decompositions import sympy
+    # and torch._dynamo), since the model store validates every file that way.
     import pyqtgraph  # noqa: F401
     import torch
 
     with torch.device("meta"):
-        torch.empty(1)
+        for spec in found:
+            spec.build(spec.model_config(next(iter(spec.presets))))
     try:
         device = describe(resolve_device(device_choice))
     except GenStudioError as err:
