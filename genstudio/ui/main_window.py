@@ -46,21 +46,25 @@ def load_registry(device_choice: str) -> dict:
     from genstudio.core.registry import specs
 
     found = specs()
-    # Heavy first-time imports, done here off the UI thread so no later click pays for them with a
-    # frozen window (the import holds the GIL for ~1 s): pyqtgraph (the Train canvas's loss plot),
-    # and what building a network on the meta device pulls in (torch's decompositions import sympy
-    # and torch._dynamo), since the model store validates every file that way.
-    import pyqtgraph  # noqa: F401
-    import torch
-
-    with torch.device("meta"):
-        for spec in found:
-            spec.build(spec.model_config(next(iter(spec.presets))))
+    warm_up(found)  # before the models are offered: a generation must not share the GIL with it
     try:
         device = describe(resolve_device(device_choice))
     except GenStudioError as err:
         device = f"{device_choice} unavailable ({err}); using CPU"
     return {"specs": found, "devices": available_devices(), "device": device}
+
+
+def warm_up(specs: list[ArchSpec]) -> None:
+    """Heavy first-time imports, done off the UI thread before the models are listed, so no later click
+    pays for them with a frozen window (an import holds the GIL for up to ~1 s): pyqtgraph (the Train
+    canvas's loss plot), and what building a network on the meta device pulls in (torch's
+    decompositions import sympy and torch._dynamo), since the model store validates every file so."""
+    import pyqtgraph  # noqa: F401
+    import torch
+
+    with torch.device("meta"):
+        for spec in specs:
+            spec.build(spec.model_config(next(iter(spec.presets))))
 
 
 class MainWindow(QMainWindow):
