@@ -106,7 +106,8 @@ def setup_onnx(warmup: int, threads: int):
     import torch
 
     from genstudio.core.events import drive
-    from genstudio.models.diffusion import seeded_noise, timestep_sequence, to_uint8
+    from genstudio.models.common import seeded_noise, to_uint8
+    from genstudio.models.diffusion import timestep_sequence
     model, errors = build_ours(realistic_weights=True).eval(), []
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "unet.onnx")

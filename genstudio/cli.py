@@ -102,7 +102,8 @@ def cmd_generate(args) -> int:
     from genstudio.tasks.images import make_grid, read_png_params, save_png
 
     given = {k: v for k, v in (("model", args.model), ("n", args.n), ("seed", args.seed), ("steps", args.steps),
-                               ("sampler", args.sampler), ("eta", args.eta)) if v is not None}
+                               ("sampler", args.sampler), ("eta", args.eta), ("temperature", args.temperature))
+             if v is not None}
     if args.from_png:
         params = read_png_params(args.from_png)
         request = GenerateRequest.from_params({**params, **given})
@@ -139,6 +140,9 @@ def cmd_generate(args) -> int:
     else:
         save_png(make_grid(result.images), out, {**result.params, "layout": "grid"})
         print(out)
+    for i in range(len(result.images)) if result.likelihoods else ():
+        print(f"image {i} (seed {request.seed + i}): {result.caption(i)} "
+              f"({result.likelihoods[i]['nll_nats']:.1f} nats)")
     return 0
 
 
@@ -189,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--steps", type=int, help="sampling steps (default 25)")
     g.add_argument("--sampler", choices=("ddim", "ddpm"), help="default ddim")
     g.add_argument("--eta", type=float, help="DDIM noise, 0 (deterministic) to 1")
+    g.add_argument("--temperature", type=float,
+                   help="flows, PixelCNN/RNN, RBM and EBM: below 1 safer, above 1 wilder (default 1)")
     g.add_argument("--from", dest="from_png", metavar="PNG", help="repeat the settings stored in a GenStudio PNG")
     g.add_argument("-o", "--output", help="output PNG (a grid, or a stem with --separate)")
     g.add_argument("--separate", action="store_true", help="one PNG per image instead of a grid")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 import torch
@@ -52,9 +54,16 @@ def test_tiny_build_train_sample_save_load(spec, tmp_path):
     # sampling: a generator of progress events returning uint8 images of the right shape
     model.eval()
     events = []
-    images = drive(model.sample(n=2, seed=3, steps=3), events.append)
+    options = fast_options(spec)
+    images = drive(model.sample(n=2, seed=3, **options), events.append)
     assert images.shape == (2, size, size, cfg.channels) and images.dtype == np.uint8
-    assert [e.step for e in events if isinstance(e, Progress)] == [1, 2, 3]
+    steps = [e.step for e in events if isinstance(e, Progress)]
+    assert steps and steps == sorted(set(steps)) and steps[-1] == events[-1].total
+    assert set(getattr(model, "preview_options", {})) <= set(spec.sampler_options)
+    # every option the canvas shows is a keyword of sample(), and the declared defaults are its own
+    signature = inspect.signature(model.sample).parameters
+    assert set(spec.sampler_options) <= set(signature)
+    assert spec.sampler_defaults == {k: signature[k].default for k in spec.sampler_options}
 
     # save/load round trip through the library gives the same network
     store = ModelStore(tmp_path / "models", bundled=tmp_path / "none")
@@ -63,4 +72,40 @@ def test_tiny_build_train_sample_save_load(spec, tmp_path):
     again = spec.build(spec.config_from(card["config"]))
     again.load_state_dict(tensors)
     again.eval()
-    assert np.array_equal(drive(again.sample(n=2, seed=3, steps=3)), images)
+    assert np.array_equal(drive(again.sample(n=2, seed=3, **options)), images)
+    # image i of a grid is the same image generated alone with seed + i
+    assert np.array_equal(drive(again.sample(n=1, seed=4, **options))[0], images[1])
+
+
+def fast_options(spec) -> dict:
+    return {"steps": 3} if "steps" in spec.sampler_options else {}
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_declared_capabilities_have_their_methods(spec):
+    """Each capability's method exists and returns what the canvases rely on (common.py)."""
+    torch.manual_seed(0)
+    cfg = spec.model_config("tiny")
+    model = spec.build(cfg).eval()
+    size, c = cfg.image_size, cfg.channels
+    x = (torch.randint(0, 256, (2, c, size, size)).float() / 127.5 - 1)
+    with torch.no_grad():
+        if spec.can(Capability.LIKELIHOOD):
+            nll = model.negative_log_likelihood(x)
+            assert nll.shape == (2,) and torch.all(torch.isfinite(nll))
+            assert model.likelihood_kind in ("exact", "iwae", "elbo")
+        if spec.can(Capability.RECONSTRUCT) or spec.can(Capability.DENOISE):
+            out = model.reconstruct(x)
+            assert out.shape == x.shape and out.min() >= -1 and out.max() <= 1
+        if spec.can(Capability.INTERPOLATE):
+            z = model.encode(x)
+            assert z.ndim == 2 and z.shape[0] == 2
+            assert model.decode(z).shape == x.shape
+            prior = model.prior_latents([1, 2, 3], temperature=0.7)
+            assert prior.shape == (3, z.shape[1])
+        if spec.can(Capability.TRAVERSE):
+            assert spec.can(Capability.INTERPOLATE) and model.latent_dim == z.shape[1]
+        if spec.can(Capability.ANOMALY):
+            scores, maps = model.anomaly_map(x)
+            assert scores.shape == (2,) and maps.shape == (2, size, size)
+            assert torch.all(torch.isfinite(scores)) and torch.all(torch.isfinite(maps))

@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float)
     p.add_argument("--seed", type=int)
     p.add_argument("--preview-every", type=int, help="sample a preview grid every N steps (0: never)")
+    p.add_argument("--image-size", type=int, help="train at this size in pixels (overrides the preset)")
+    p.add_argument("--color", choices=("rgb", "gray"), help="train on colour or grayscale images")
     p.add_argument("--resume", action="store_true", help="continue the run named --name from its checkpoint")
     p.add_argument("--from", dest="from_model", metavar="MODEL", help="fine-tune from a library model")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model/run of that name")
@@ -163,23 +165,43 @@ def make_job(args):
         raise ModelFileError(f"A model or training run named '{name}' already exists. Use --resume to "
                              "continue it, --overwrite to start again, or choose another name.")
     custom = read_config_file(args.config) if args.config else {}
+    shape = image_shape_overrides(args, spec)
     train = configlib.from_dict(TrainConfig, {**spec.train_settings(args.preset), **custom.get("train", {}),
                                               **overrides}, what="training setting")
     if args.from_model:
         card = store.get(args.from_model).card
         if card["arch"] != spec.name:
             raise ConfigError(f"'{args.from_model}' is a '{card['arch']}' model; it cannot fine-tune '{spec.name}'.")
-        if custom.get("model"):
+        if custom.get("model") or shape:
             raise ConfigError("--from keeps the network of the model it starts from; drop the [model] table "
-                              "from the config file.")
+                              "from the config file and the --image-size/--color options.")
         model_config = spec.config_from(card["config"])
     else:
-        model_config = spec.model_config(args.preset, custom.get("model"))
+        model_config = spec.model_config(args.preset, {**custom.get("model", {}), **shape})
     if args.overwrite:  # only once everything above is valid: a typo must not cost the old run
         import shutil
 
         shutil.rmtree(runs_dir() / name, ignore_errors=True)
     return TrainJob(**job_kwargs, model_config=model_config, train=train, data_dir=args.data)
+
+
+def image_shape_overrides(args, spec) -> dict:
+    """``--image-size`` and ``--color`` as model settings, for the architectures that have them."""
+    from dataclasses import fields
+
+    from genstudio.core.errors import ConfigError
+
+    names = {f.name for f in fields(spec.config_cls)}
+    shape = {}
+    if args.image_size is not None:
+        shape["image_size"] = args.image_size
+    if args.color is not None:
+        shape["channels"] = 3 if args.color == "rgb" else 1
+    missing = sorted(set(shape) - names)
+    if missing:
+        raise ConfigError(f"'{spec.name}' has no {' or '.join(missing)} setting; drop "
+                          f"{'--image-size' if 'image_size' in missing else '--color'}.")
+    return shape
 
 
 def read_config_file(path: str) -> dict:

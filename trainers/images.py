@@ -1,17 +1,30 @@
-"""Image data for every image-modality trainer: one decoded uint8 array, batches cut from it."""
+"""Image data for every image-modality trainer: one decoded uint8 array, batches cut from it.
+
+This module is also the whole training recipe of the image families whose loss lives in the model
+(``training_loss``): autoencoders, flows, autoregressive and energy-based models.
+"""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import torch
 
 from genstudio.core.data.images import load_image_folder
 
 
+def to_grayscale(images: np.ndarray) -> np.ndarray:
+    """N×H×W×3 uint8 -> N×H×W×1 uint8 by ITU-R 601 luma (what Pillow's "L" mode computes)."""
+    luma = images.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    return np.clip(np.round(luma), 0, 255).astype(np.uint8)[..., None]
+
+
 def load_data(job) -> tuple[torch.Tensor, object]:
-    """Decode the folder once (N×H×W×3 uint8, shared by all epochs) and write the dataset report."""
+    """Decode the folder once (N×H×W×C uint8, shared by all epochs) and write the dataset report."""
     images, report = load_image_folder(job.data_dir, job.model_config.image_size)
+    if getattr(job.model_config, "channels", 3) == 1:
+        images = to_grayscale(images)
     (job.run_dir / "dataset_report.json").write_text(json.dumps(
         {**report.summary(), "skipped_files": [vars(s) for s in report.skipped]}, indent=1), encoding="utf-8")
     return torch.from_numpy(images), report
@@ -24,3 +37,8 @@ def make_batch(data: torch.Tensor, idx: torch.Tensor, generator: torch.Generator
         flip = torch.rand(len(idx), generator=generator, device=generator.device).to(device) < 0.5
         batch = torch.where(flip[:, None, None, None], batch.flip(-1), batch)
     return batch
+
+
+def preview_samples(model, n: int, seed: int):
+    """What the loop shows every ``preview_every`` steps: samples with the model's fast preview options."""
+    return model.sample(n=n, seed=seed, **getattr(model, "preview_options", {}))

@@ -28,6 +28,9 @@ class Capability(enum.StrEnum):
     ANOMALY = "anomaly"
     LIKELIHOOD = "likelihood"
     INTERPOLATE = "interpolate"
+    RECONSTRUCT = "reconstruct"  # reconstruct(x): autoencoders
+    DENOISE = "denoise"  # reconstruct(x) also cleans a noisy image (DAE, VAE)
+    TRAVERSE = "traverse"  # latent_dim + decode(z): one row per latent dimension
     ONNX = "onnx"
 
 
@@ -42,6 +45,7 @@ class ArchSpec:
     trainer: str  # module under trainers/ that trains it: "trainers.diffusion"
     description: str = ""
     sampler_options: tuple[str, ...] = ()  # generation controls the model supports ("steps", "eta")
+    sampler_defaults: dict[str, Any] = field(default_factory=dict, compare=False)  # the sampler's own defaults
     _presets: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict, compare=False)
 
     @property
@@ -95,7 +99,13 @@ class ArchSpec:
 
 _REGISTRY: dict[str, ArchSpec] = {}
 # Family modules that register specs when imported. Import is lazy: torch loads only when needed.
-FAMILY_MODULES = ("genstudio.models.diffusion",)
+FAMILY_MODULES = (
+    "genstudio.models.diffusion",
+    "genstudio.models.autoencoder",
+    "genstudio.models.flows",
+    "genstudio.models.autoregressive",
+    "genstudio.models.ebm",
+)
 
 
 def register(spec: ArchSpec) -> ArchSpec:

@@ -19,6 +19,7 @@ from torch import nn
 
 from genstudio.core.events import EtaClock, Preview, Progress
 from genstudio.core.registry import ArchSpec, Capability, register
+from genstudio.models.common import seeded_noise, to_uint8
 from genstudio.models.unet import UNet
 
 SAMPLERS = ("ddim", "ddpm")
@@ -63,24 +64,16 @@ def alphas_cumprod(schedule: str, timesteps: int) -> torch.Tensor:
     return torch.cumprod(1 - betas, 0)
 
 
-def to_uint8(x: torch.Tensor) -> np.ndarray:
-    """(N, C, H, W) in [-1, 1] -> (N, H, W, C) uint8."""
-    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-
-
 def timestep_sequence(timesteps: int, steps: int) -> list[int]:
     """``steps`` evenly spaced training timesteps, from T-1 down to 0."""
     steps = max(1, min(int(steps), timesteps))  # one step jumps from pure noise (T-1) to the image
     return sorted({int(round(x)) for x in np.linspace(timesteps - 1, 0, steps)}, reverse=True)
 
 
-def seeded_noise(shape: tuple[int, ...], generators: list[torch.Generator]) -> torch.Tensor:
-    """One noise tensor per image from its own generator (on the CPU, so results match across batches)."""
-    return torch.stack([torch.randn(shape, generator=g) for g in generators])
-
-
 class DiffusionModel(nn.Module):
     """A denoiser network plus the Gaussian diffusion process that trains and samples it."""
+
+    preview_options = {"steps": 25, "sampler": "ddim"}  # fast DDIM previews while training
 
     def __init__(self, config: DDPMConfig, net: nn.Module | None = None):
         super().__init__()
@@ -173,4 +166,5 @@ register(ArchSpec(
     trainer="trainers.diffusion",
     description="Denoising diffusion (DDPM) with a UNet; DDPM and DDIM sampling",
     sampler_options=("steps", "sampler", "eta"),
+    sampler_defaults={"steps": 25, "sampler": "ddim", "eta": 0.0},
 ))

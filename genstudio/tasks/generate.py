@@ -7,7 +7,7 @@ all describe a generation the same way, and ``GenerateRequest.from_params`` rebu
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ class GenerateRequest:
     steps: int = 25
     sampler: str = "ddim"  # "ddim" or "ddpm"
     eta: float = 0.0  # DDIM stochasticity: 0 deterministic, 1 like DDPM
+    temperature: float = 1.0  # flows, autoregressive and energy models: < 1 safer, > 1 wilder
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> GenerateRequest:
@@ -37,10 +38,20 @@ class GenerateRequest:
 class GenerateResult:
     images: np.ndarray  # N×H×W×3 uint8
     params: dict[str, Any]  # what went into it; image i used seed + i
+    likelihoods: list[dict[str, Any]] = field(default_factory=list)  # per image, for LIKELIHOOD models
 
     def image_params(self, index: int) -> dict[str, Any]:
-        """Parameters that regenerate image ``index`` alone."""
-        return {**self.params, "n": 1, "seed": self.params["seed"] + index}
+        """Parameters that regenerate image ``index`` alone (plus its likelihood, for the record)."""
+        extra = self.likelihoods[index] if self.likelihoods else {}
+        return {**self.params, "n": 1, "seed": self.params["seed"] + index, **extra}
+
+    def caption(self, index: int) -> str:
+        """What the grid prints under image ``index``: its likelihood where the model has one."""
+        if not self.likelihoods:
+            return ""
+        item = self.likelihoods[index]
+        approx = "" if item["likelihood_kind"] == "exact" else "≈ "
+        return f"{approx}{item['bits_per_dim']:.3f} bits/dim"
 
 
 _cache: dict[tuple, Any] = {}
@@ -66,6 +77,34 @@ def load_model(name: str, device, store: ModelStore | None = None):
     return card, model
 
 
+def sampler_kwargs(request: GenerateRequest, spec, image_size: int) -> dict[str, Any]:
+    """The request's settings that this architecture's sampler takes (its ``sampler_options``),
+    plus how often to preview: ~10 previews for step-wise samplers, one per row for pixel-wise ones."""
+    kwargs = {name: getattr(request, name) for name in spec.sampler_options}
+    kwargs["preview_every"] = max(1, request.steps // 10) if "steps" in kwargs else max(1, image_size)
+    return kwargs
+
+
+def as_rgb(images: np.ndarray) -> np.ndarray:
+    """N×H×W×1 grayscale -> N×H×W×3 (what the canvases, grids and PNG files expect)."""
+    return np.repeat(images, 3, axis=-1) if images.shape[-1] == 1 else images
+
+
+def sample_likelihoods(model, images: np.ndarray) -> list[dict[str, Any]]:
+    """Each sample's negative log-likelihood under the model that made it (nats and bits/dim)."""
+    import math
+
+    import torch
+
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1)
+    x = x.to(next(model.parameters()).device)
+    with torch.inference_mode():
+        nats = model.negative_log_likelihood(x).double().cpu().tolist()
+    dims = images[0].size
+    return [{"nll_nats": round(v, 3), "bits_per_dim": round(v / (dims * math.log(2)), 4),
+             "likelihood_kind": model.likelihood_kind} for v in nats]
+
+
 def generate(request: GenerateRequest, device, store: ModelStore | None = None):
     """Generator of progress/preview events; returns a GenerateResult."""
     card, model = load_model(request.model, device, store)
@@ -74,9 +113,10 @@ def generate(request: GenerateRequest, device, store: ModelStore | None = None):
         raise GenStudioError(f"'{request.model}' ({card['arch']}) does not generate images.")
     if not 1 <= request.n <= 256:
         raise GenStudioError("The number of images must be between 1 and 256.")
-    images = yield from model.sample(n=request.n, seed=request.seed, steps=request.steps,
-                                     sampler=request.sampler, eta=request.eta,
-                                     preview_every=max(1, request.steps // 10))
-    params = {**asdict(request), "arch": card["arch"], "model_sha256": card["weights_sha256"],
-              "app": "GenStudio", "app_version": __version__}
-    return GenerateResult(images, params)
+    kwargs = sampler_kwargs(request, spec, model.config.image_size)
+    images = yield from model.sample(n=request.n, seed=request.seed, **kwargs)
+    likelihoods = sample_likelihoods(model, images) if spec.can(Capability.LIKELIHOOD) else []
+    used = {"model", "n", "seed", *spec.sampler_options}
+    params = {**{k: v for k, v in asdict(request).items() if k in used}, "arch": card["arch"],
+              "model_sha256": card["weights_sha256"], "app": "GenStudio", "app_version": __version__}
+    return GenerateResult(as_rgb(images), params, likelihoods)

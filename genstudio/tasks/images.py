@@ -18,7 +18,7 @@ TEXT_KEY = "parameters"  # human-readable line, the key other image tools read
 
 
 def describe_params(params: dict[str, Any]) -> str:
-    keys = ("model", "seed", "steps", "sampler", "eta", "n")
+    keys = ("model", "tool", "seed", "steps", "sampler", "eta", "temperature", "n", "t", "bits_per_dim")
     return ", ".join(f"{k}: {params[k]}" for k in keys if k in params)
 
 

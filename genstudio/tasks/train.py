@@ -4,13 +4,13 @@ the window shows before a run starts (images found, skipped files and why, a few
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
 from genstudio.core.data.images import DatasetReport, load_image_folder
-from genstudio.core.errors import DatasetError
+from genstudio.core.errors import DatasetError, GenStudioError
 from genstudio.core.registry import ArchSpec
 
 THUMBNAILS = 12
@@ -24,6 +24,8 @@ class TrainRequest:
     preset: str = "small"
     steps: int | None = None
     preview_every: int | None = None  # None: the preset's
+    image_size: int | None = None  # None: the preset's
+    color: str | None = None  # "rgb" or "gray"; None: the preset's
     from_model: str | None = None
     resume: bool = False
     overwrite: bool = False
@@ -44,6 +46,10 @@ class TrainRequest:
         if not self.data:
             raise DatasetError("Choose a folder of training images first.")
         args += ["--data", self.data, "--preset", self.preset]
+        if self.image_size and not self.from_model:
+            args += ["--image-size", str(self.image_size)]
+        if self.color and not self.from_model:
+            args += ["--color", self.color]
         if self.from_model:
             args += ["--from", self.from_model]
         if self.overwrite:
@@ -55,16 +61,34 @@ class TrainRequest:
 class DatasetScan:
     report: DatasetReport
     thumbnails: np.ndarray = field(repr=False)  # up to THUMBNAILS×S×S×3 uint8
+    grayscale: bool = False  # every usable image has R = G = B (scans, sketches, MNIST-like sets)
 
 
-def data_image_size(spec: ArchSpec, preset: str) -> int:
-    """The side length the trainer will resize images to (the preset's model config)."""
-    return int(getattr(spec.model_config(preset), "image_size", 32))
+def data_image_size(spec: ArchSpec, preset: str, image_size: int | None = None) -> int:
+    """The side length the trainer will resize images to (the chosen size, else the preset's)."""
+    return int(image_size or getattr(spec.model_config(preset), "image_size", 32))
 
 
-def scan_dataset(spec: ArchSpec, preset: str, folder: str | Path) -> DatasetScan:
+def valid_image_sizes(spec: ArchSpec, preset: str, candidates=(28, 32, 48, 64, 96, 128)) -> list[int]:
+    """The sizes this architecture's preset accepts (multi-scale networks need divisible sizes)."""
+    sizes = []
+    for size in candidates:
+        try:
+            spec.model_config(preset, {"image_size": size})
+        except (ValueError, GenStudioError):
+            continue
+        sizes.append(size)
+    return sizes
+
+
+def has_setting(spec: ArchSpec, name: str) -> bool:
+    return name in {f.name for f in fields(spec.config_cls)}
+
+
+def scan_dataset(spec: ArchSpec, preset: str, folder: str | Path, image_size: int | None = None) -> DatasetScan:
     """Decode the folder as the trainer will; DatasetError (with the report) if nothing is usable."""
     if spec.modality != "image":
         raise DatasetError(f"'{spec.name}' trains on {spec.modality}, not on an image folder.")
-    images, report = load_image_folder(folder, data_image_size(spec, preset))
-    return DatasetScan(report, images[:THUMBNAILS].copy())
+    images, report = load_image_folder(folder, data_image_size(spec, preset, image_size))
+    gray = bool(np.all(images[..., 0] == images[..., 1]) and np.all(images[..., 1] == images[..., 2]))
+    return DatasetScan(report, images[:THUMBNAILS].copy(), gray)

@@ -25,19 +25,21 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from genstudio.core.errors import GenStudioError
 from genstudio.core.events import Preview, Progress, describe_eta
-from genstudio.core.registry import ArchSpec
+from genstudio.core.registry import ArchSpec, Capability
 from genstudio.core.store import ModelInfo
 from genstudio.tasks.generate import GenerateRequest, GenerateResult
 from genstudio.ui.settings import Settings
 from genstudio.ui.widgets import dialogs
 from genstudio.ui.widgets.image_viewer import ImageViewer
 from genstudio.ui.widgets.images import PixmapLabel, grid_array, to_pixmap
+from genstudio.ui.widgets.latent_tools import DenoisePanel, LatentExplorer, TraversalPanel
 from genstudio.ui.widgets.result_grid import ResultGrid
 from genstudio.ui.workers import GeneratorWorker, start
 
@@ -47,9 +49,28 @@ SAMPLER_TIPS = {"ddim": "DDIM: fast; with η = 0 the same seed always gives the 
                 "ddpm": "DDPM: the original ancestral sampler; needs more steps"}
 
 
+def describe_result(result: GenerateResult, seconds: float) -> str:
+    """The line above the grid: what was made, how, and (for likelihood models) how likely."""
+    p, count = result.params, len(result.images)
+    parts = [f"{count} image(s)", p["model"], f"seeds {p['seed']}–{p['seed'] + count - 1}"]
+    if "steps" in p:
+        parts.append(f"{p['steps']} {p['sampler'].upper() + ' ' if 'sampler' in p else ''}steps")
+    if "temperature" in p:
+        parts.append(f"temperature {p['temperature']:g}")
+    if result.likelihoods:
+        bpd = [item["bits_per_dim"] for item in result.likelihoods]
+        kind = {"exact": "exact", "iwae": "IWAE estimate", "elbo": "ELBO bound"}[result.likelihoods[0]["likelihood_kind"]]
+        parts.append(f"mean {sum(bpd) / len(bpd):.3f} bits/dim ({kind}; lower = more likely)")
+    return " · ".join(parts + [f"{seconds:.1f} s"])
+
+
 class GenerateCanvas(QWidget):
     busy = Signal(str)  # a status line for the window ("" when idle)
     go_train = Signal()
+    # The tool tabs beside "Samples", each shown only for models with the capability.
+    TOOLS = (("explorer", "Latent explorer", Capability.INTERPOLATE),
+             ("traversal", "Latent traversal", Capability.TRAVERSE),
+             ("denoise", "Denoise", Capability.DENOISE))
 
     def __init__(self, settings: Settings, parent=None):
         super().__init__(parent)
@@ -58,12 +79,13 @@ class GenerateCanvas(QWidget):
         self.worker: GeneratorWorker | None = None
         self.last_result: GenerateResult | None = None
         self.started_at = 0.0
+        self.arch: str | None = None  # architecture of the selected model
         self.setAcceptDrops(True)
         self._build_controls()
         self._build_view()
         layout = QHBoxLayout(self)
         layout.addWidget(self.controls)
-        layout.addWidget(self.view, 1)
+        layout.addWidget(self.tabs, 1)
         QShortcut(QKeySequence("Ctrl+Return"), self, self.generate)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.cancel)
         self._restore_choices()
@@ -93,6 +115,8 @@ class GenerateCanvas(QWidget):
         self.sampler_box.currentIndexChanged.connect(self._update_visibility)
         self.eta_box = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.1, decimals=2)
         self.eta_box.setToolTip("0: the same seed always gives the same image; 1: as random as DDPM")
+        self.temperature_box = QDoubleSpinBox(minimum=0.0, maximum=2.0, singleStep=0.05, decimals=2, value=1.0)
+        self.temperature_box.setToolTip("1: the model's own distribution; below 1 safer and smoother, above 1 wilder")
         form = QFormLayout()
         form.addRow("Model", self.model_box)
         form.addRow("", self.model_note)
@@ -102,6 +126,7 @@ class GenerateCanvas(QWidget):
         form.addRow("Steps", self.steps_box)
         form.addRow("Sampler", self.sampler_box)
         form.addRow("η (eta)", self.eta_box)
+        form.addRow("Temperature", self.temperature_box)
         self.form = form
         self.generate_button = QPushButton("Generate", objectName="primary")
         self.generate_button.setToolTip("Generate (Ctrl+Enter)")
@@ -157,6 +182,13 @@ class GenerateCanvas(QWidget):
         for page in (self.empty, self.live, results):
             self.view.addWidget(page)
         self.results_page = results
+        self.explorer = LatentExplorer(self.settings)
+        self.traversal = TraversalPanel(self.settings)
+        self.denoise = DenoisePanel(self.settings)
+        self.tabs = QTabWidget(objectName="tools")
+        self.tabs.addTab(self.view, "Samples")
+        for panel, label, capability in self.TOOLS:
+            self.tabs.addTab(getattr(self, panel), label)
 
     # -- models -----------------------------------------------------------------------------------
     def set_models(self, entries: list[tuple[ModelInfo, ArchSpec]], loading: bool = False) -> None:
@@ -194,6 +226,14 @@ class GenerateCanvas(QWidget):
     def _model_changed(self) -> None:
         name = self.model_box.currentData()
         entry = self.entries.get(name)
+        for index, (panel, _label, capability) in enumerate(self.TOOLS, start=1):
+            usable = bool(entry) and entry[1].can(capability)
+            self.tabs.setTabVisible(index, usable)
+            getattr(self, panel).set_model(name if usable else "")
+        if entry and entry[1].name != self.arch:
+            if self.arch is not None:  # another kind of model: its own sampler defaults, not the last one's
+                self.apply_defaults(entry[1])
+            self.arch = entry[1].name
         if entry:
             info, spec = entry
             size = info.card.get("config", {}).get("image_size")
@@ -207,10 +247,26 @@ class GenerateCanvas(QWidget):
     def _update_visibility(self) -> None:
         entry = self.entries.get(self.model_box.currentData())
         options = set(entry[1].sampler_options) if entry else set()
-        for name, widget in (("steps", self.steps_box), ("sampler", self.sampler_box), ("eta", self.eta_box)):
+        for name, widget in self._option_widgets():
             visible = name in options and (name != "eta" or self.sampler_box.currentData() == "ddim")
             widget.setVisible(visible)
             self.form.labelForField(widget).setVisible(visible)
+
+    def _option_widgets(self) -> tuple[tuple[str, QWidget], ...]:
+        return (("steps", self.steps_box), ("sampler", self.sampler_box), ("eta", self.eta_box),
+                ("temperature", self.temperature_box))
+
+    def apply_defaults(self, spec: ArchSpec) -> None:
+        """The sampler's own defaults for ``spec`` (a DDPM's 25 steps are not an EBM's)."""
+        defaults = spec.sampler_defaults
+        if "steps" in defaults:
+            self.steps_box.setValue(int(defaults["steps"]))
+        if "sampler" in defaults:
+            self.sampler_box.setCurrentIndex(max(self.sampler_box.findData(defaults["sampler"]), 0))
+        if "eta" in defaults:
+            self.eta_box.setValue(float(defaults["eta"]))
+        if "temperature" in defaults:
+            self.temperature_box.setValue(float(defaults["temperature"]))
 
     # -- the request ------------------------------------------------------------------------------
     def new_seed(self) -> int:
@@ -221,7 +277,8 @@ class GenerateCanvas(QWidget):
     def request(self) -> GenerateRequest:
         return GenerateRequest(model=self.model_box.currentData() or "", n=self.count_box.value(),
                                seed=self.seed_box.value(), steps=self.steps_box.value(),
-                               sampler=self.sampler_box.currentData(), eta=round(self.eta_box.value(), 3))
+                               sampler=self.sampler_box.currentData(), eta=round(self.eta_box.value(), 3),
+                               temperature=round(self.temperature_box.value(), 3))
 
     def apply_params(self, params: dict[str, Any]) -> None:
         """Restore a generation's settings (from a result or a dropped PNG)."""
@@ -235,6 +292,7 @@ class GenerateCanvas(QWidget):
         self.steps_box.setValue(request.steps)
         self.sampler_box.setCurrentIndex(max(self.sampler_box.findData(request.sampler), 0))
         self.eta_box.setValue(request.eta)
+        self.temperature_box.setValue(request.temperature)
         self.random_seed.setChecked(False)  # the point is to get the same images again
 
     def _restore_choices(self) -> None:
@@ -244,11 +302,12 @@ class GenerateCanvas(QWidget):
         self.steps_box.setValue(s.get_int("generate/steps", 25))
         self.sampler_box.setCurrentIndex(max(self.sampler_box.findData(s.get("generate/sampler", "ddim")), 0))
         self.eta_box.setValue(s.get_float("generate/eta", 0.0))
+        self.temperature_box.setValue(s.get_float("generate/temperature", 1.0))
         self.random_seed.setChecked(str(s.get("generate/random_seed", "false")).lower() == "true")
 
     def save_choices(self) -> None:
         request = self.request()
-        for key in ("n", "seed", "steps", "sampler", "eta"):
+        for key in ("n", "seed", "steps", "sampler", "eta", "temperature"):
             self.settings.set(f"generate/{key}", getattr(request, key))
         if request.model:
             self.settings.set("generate/model", request.model)
@@ -262,6 +321,7 @@ class GenerateCanvas(QWidget):
             self.new_seed()
         request = self.request()
         self.save_choices()
+        self.tabs.setCurrentIndex(0)  # the samples appear there
         device_choice, threads = self.settings.device, self.settings.threads
 
         def job():
@@ -307,11 +367,10 @@ class GenerateCanvas(QWidget):
     def _on_finished(self, result: GenerateResult) -> None:
         seconds = time.perf_counter() - self.started_at
         self.last_result = result
-        self.grid.show_result(result.images, [result.image_params(i) for i in range(len(result.images))])
-        p = result.params
-        self.result_info.setText(f"{len(result.images)} image(s) · {p['model']} · seeds {p['seed']}–"
-                                 f"{p['seed'] + len(result.images) - 1} · {p['steps']} {p['sampler'].upper()} steps"
-                                 f" · {seconds:.1f} s")
+        count = len(result.images)
+        self.grid.show_result(result.images, [result.image_params(i) for i in range(count)],
+                              [result.caption(i) for i in range(count)])
+        self.result_info.setText(describe_result(result, seconds))
         self.progress_label.setText(f"Done in {seconds:.1f} s. Click an image to enlarge it.")
         self.view.setCurrentWidget(self.results_page)
 
@@ -335,7 +394,7 @@ class GenerateCanvas(QWidget):
         self.generate_button.setEnabled(has_model and not busy)
         self.cancel_button.setEnabled(busy)
         for widget in (self.model_box, self.count_box, self.seed_box, self.dice, self.steps_box,
-                       self.sampler_box, self.eta_box, self.random_seed):
+                       self.sampler_box, self.eta_box, self.temperature_box, self.random_seed):
             widget.setEnabled(has_model and not busy)
 
     def enlarge(self, index: int) -> None:

@@ -95,6 +95,11 @@ class TrainCanvas(QWidget):
         self.preview_box.setSpecialValueText("never")
         self.preview_box.setToolTip("How often to draw sample images while training (each costs a few seconds)")
         self.from_box = QComboBox()
+        self.size_box = QComboBox(toolTip="Images are centre-cropped and scaled to this size for training")
+        self.size_box.currentIndexChanged.connect(self._size_changed)
+        self.color_box = QComboBox(toolTip="Auto trains in grayscale when every image in the folder is grey")
+        for label, key in (("Auto (from the folder)", "auto"), ("Colour (RGB)", "rgb"), ("Grayscale", "gray")):
+            self.color_box.addItem(label, key)
         form = QFormLayout()
         form.addRow("Architecture", self.arch_box)
         form.addRow("Images", folder_row)
@@ -104,9 +109,12 @@ class TrainCanvas(QWidget):
         form.addRow("Name", self.name_edit)
         form.addRow("", self.name_note)
         form.addRow("Preset", self.preset_box)
+        form.addRow("Image size", self.size_box)
+        form.addRow("Colour", self.color_box)
         form.addRow("Steps", self.steps_box)
         form.addRow("Preview every", self.preview_box)
         form.addRow("Fine-tune from", self.from_box)
+        self.form = form
         self.start_button = QPushButton("Start training", objectName="primary")
         self.start_button.clicked.connect(self.start)
         self.stop_button = QPushButton("Stop")
@@ -220,9 +228,44 @@ class TrainCanvas(QWidget):
             settings = spec.train_settings(preset)
             self.steps_box.setValue(int(settings.get("steps", 1000)))
             self.preview_box.setValue(int(settings.get("preview_every", 0)))
+            self._fill_shape_boxes(spec, preset)
             if self.folder_edit.text():
                 self.set_folder(self.folder_edit.text())  # the preset sets the image size: rescan
         self._update_buttons()
+
+    def _fill_shape_boxes(self, spec: ArchSpec, preset: str) -> None:
+        """Image size and colour, for architectures whose config has them; sizes the network accepts."""
+        from genstudio.tasks.train import has_setting, valid_image_sizes
+
+        self.size_box.blockSignals(True)
+        self.size_box.clear()
+        if has_setting(spec, "image_size"):
+            size = spec.model_config(preset).image_size
+            self.size_box.addItem(f"{size}×{size} px (preset)", None)
+            for option in valid_image_sizes(spec, preset):
+                if option != size:
+                    self.size_box.addItem(f"{option}×{option} px", option)
+        self.size_box.blockSignals(False)
+        for widget in (self.size_box, self.color_box):
+            shown = has_setting(spec, "image_size" if widget is self.size_box else "channels")
+            widget.setVisible(shown)
+            self.form.labelForField(widget).setVisible(shown)
+
+    def _size_changed(self) -> None:
+        if self.folder_edit.text():
+            self.set_folder(self.folder_edit.text())  # the thumbnails and the report show the new size
+
+    def color(self) -> str | None:
+        """"rgb" or "gray" for the trainer (Auto follows the folder), or None where there is no choice."""
+        from genstudio.tasks.train import has_setting
+
+        spec = self.spec()
+        if spec is None or not has_setting(spec, "channels"):
+            return None
+        choice = self.color_box.currentData()
+        if choice == "auto":
+            return "gray" if self.scan is not None and self.scan.grayscale else "rgb"
+        return choice
 
     def _browse(self) -> None:
         folder = dialogs.open_folder(self, "Folder of training images", self.folder_edit.text())
@@ -248,7 +291,8 @@ class TrainCanvas(QWidget):
         self._show_note(self.report_label, "Checking the images…")
         from genstudio.tasks.train import scan_dataset
 
-        run_in_background(lambda: scan_dataset(spec, preset, folder),
+        size = self.size_box.currentData()
+        run_in_background(lambda: scan_dataset(spec, preset, folder, size),
                           lambda scan: self._scan_done(token, scan), lambda msg: self._scan_failed(token, msg))
         self._update_buttons()
 
@@ -257,7 +301,8 @@ class TrainCanvas(QWidget):
             return  # an older scan finishing late
         self.scan = scan
         report = scan.report
-        text = f"{len(report.used)} images ready ({report.image_size}×{report.image_size} px for training)"
+        tone = ", grayscale" if scan.grayscale else ""
+        text = f"{len(report.used)} images ready ({report.image_size}×{report.image_size} px for training{tone})"
         if report.skipped:
             text += f"; {len(report.skipped)} skipped (see below)"
         self._show_note(self.report_label, text + ".")
@@ -311,7 +356,7 @@ class TrainCanvas(QWidget):
         self.resume_button.setEnabled(not running and can_resume)
         self.stop_button.setEnabled(running)
         for widget in (self.arch_box, self.folder_edit, self.name_edit, self.preset_box, self.from_box,
-                       self.preview_box):
+                       self.preview_box, self.size_box, self.color_box):
             widget.setEnabled(not running)
 
     @staticmethod
@@ -330,6 +375,7 @@ class TrainCanvas(QWidget):
                             data=self.folder_edit.text().strip() or None, preset=self.preset_box.currentData(),
                             steps=(steps if not run or steps > run.total else None),
                             preview_every=None if resume else self.preview_box.value(),
+                            image_size=self.size_box.currentData(), color=self.color(),
                             from_model=self.from_box.currentData(), resume=resume, overwrite=overwrite,
                             device=self.settings.device, threads=self.settings.threads)
 

@@ -32,6 +32,7 @@ class ImageViewer(QDialog):
         save.clicked.connect(lambda: self.grid.save(self.index))
         copy.clicked.connect(lambda: self.grid.copy(self.index))
         reuse.clicked.connect(self._reuse)
+        reuse.setVisible(getattr(grid, "reusable", True))
         close.clicked.connect(self.accept)
         for button in (self.prev_button, self.next_button):
             buttons.addWidget(button)

@@ -64,6 +64,8 @@ def png_for_drag(array: np.ndarray, params: dict[str, Any], name: str) -> Path:
 
 
 def image_file_name(params: dict[str, Any]) -> str:
+    if "tool" in params:  # latent explorer frames, traversal cells, denoised images
+        return f"{params.get('model', 'image')}-{params['tool']}-{params.get('frame', 0)}.png"
     return f"{params.get('model', 'image')}-seed{params.get('seed', 0)}.png"
 
 

@@ -27,13 +27,15 @@ class ResultGrid(QListWidget):
     enlarge = Signal(int)
     use_settings = Signal(dict)
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, reusable: bool = True, cell: int = CELL):
         super().__init__(parent)
+        self.reusable = reusable  # cells made by the Generate canvas can restore its settings
         self.setObjectName("results")
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
-        self.setIconSize(QSize(CELL, CELL))
+        self.cell = cell
+        self.setIconSize(QSize(cell, cell))
         self.setSpacing(6)
         self.setUniformItemSizes(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -46,12 +48,16 @@ class ResultGrid(QListWidget):
         self.images: np.ndarray | None = None
         self.params: list[dict[str, Any]] = []
 
-    def show_result(self, images: np.ndarray, params: list[dict[str, Any]]) -> None:
+    def show_result(self, images: np.ndarray, params: list[dict[str, Any]],
+                    captions: list[str] | None = None) -> None:
+        """Show ``images`` with their own parameters and, under each, an optional caption."""
         self.clear()
         self.images, self.params = images, params
         for i, image in enumerate(images):
-            item = QListWidgetItem(QIcon(to_pixmap(image, CELL)), "")
-            item.setToolTip(f"seed {params[i].get('seed')} — click to enlarge, drag to save elsewhere")
+            caption = captions[i] if captions else ""
+            item = QListWidgetItem(QIcon(to_pixmap(image, self.cell)), caption)
+            what = f"seed {params[i]['seed']}" if "seed" in params[i] else params[i].get("tool", "image")
+            item.setToolTip(f"{what}{' · ' + caption if caption else ''} — click to enlarge, drag to save elsewhere")
             self.addItem(item)
 
     # -- what the cells offer -----------------------------------------------------------------
@@ -92,10 +98,11 @@ class ResultGrid(QListWidget):
             return
         index = self.row(item)
         menu = QMenu(self)
-        for label, slot in (("Enlarge", lambda: self.enlarge.emit(index)),
-                            ("Save as PNG…", lambda: self.save(index)),
-                            ("Copy image", lambda: self.copy(index)),
-                            ("Use these settings again", lambda: self.use_settings.emit(self.params[index]))):
+        entries = [("Enlarge", lambda: self.enlarge.emit(index)), ("Save as PNG…", lambda: self.save(index)),
+                   ("Copy image", lambda: self.copy(index))]
+        if self.reusable:
+            entries.append(("Use these settings again", lambda: self.use_settings.emit(self.params[index])))
+        for label, slot in entries:
             action = QAction(label, menu)
             action.triggered.connect(slot)
             menu.addAction(action)

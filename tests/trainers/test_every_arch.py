@@ -1,0 +1,26 @@
+"""Every registered image architecture trains through the one CLI trainer on a dropped folder."""
+
+from __future__ import annotations
+
+import pytest
+
+from genstudio.core.registry import specs
+from genstudio.core.store import ModelStore
+from tests.trainers.test_loop import train_in_process
+from tests.util import make_image_folder
+
+IMAGE_SPECS = [s for s in specs() if s.modality == "image" and s.trainer]
+
+
+@pytest.mark.parametrize("spec", IMAGE_SPECS, ids=lambda s: s.name)
+def test_a_few_steps_from_the_cli_entry_point_publish_a_model(spec, tmp_path):
+    data = make_image_folder(tmp_path / "data", n=6)
+    code, events = train_in_process(tmp_path / "home", [spec.name, "--preset", "tiny", "--device", "cpu",
+                                                        "--data", str(data), "--name", "m", "--steps", "3",
+                                                        "--preview-every", "3"])
+    assert code == 0, [e for e in events if e.type == "failed"]
+    assert [e.type for e in events if e.type == "preview"] == ["preview"]
+    done = events[-1]
+    assert done.type == "done" and done.steps == 3
+    card, tensors = ModelStore().load("m")
+    assert card["arch"] == spec.name and card["data"]["images"] == 6 and tensors
