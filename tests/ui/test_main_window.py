@@ -42,6 +42,7 @@ def test_a_model_saved_elsewhere_appears_everywhere_on_refresh(window):
     window.refresh_library()
     assert window.library.select("mine")
     assert window.generate.model_box.findData("mine") >= 0
+    window.train.arch_box.setCurrentIndex(window.train.arch_box.findData("ddpm"))
     assert window.train.from_box.findData("mine") >= 0  # can fine-tune from it
 
 
