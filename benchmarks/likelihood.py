@@ -488,7 +488,8 @@ def main():
         if peer_out is not None:
             peer_info = peer_out
     if peer_info is None:
-        peer_info = {"status": "skipped", "reason": "--no-peer"}
+        peer_info = {"status": "skipped", "reason": "our glow failed before the peer was built (see models.glow)"
+                     if peer_cfg is not None else "--no-peer"}
 
     glow = results.get("glow", {})
     if peer_info.get("status") in ("ok", "partial") and glow.get("status") in ("ok", "partial"):
