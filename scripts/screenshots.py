@@ -4,11 +4,14 @@ Run under a real X server (``make screenshots`` uses Xvfb) so Qt renders through
     xvfb-run -s "-screen 0 1600x1000x24" python scripts/screenshots.py [OUT_DIR]
 It uses a throwaway GenStudio home, generates with the bundled starter model, and fine-tunes it for a
 few steps on the bundled emoji samples so the Train canvas shows a real loss curve and previews.
+The likelihood and latent tools are shown with the demo models of ``scripts/demo_models.py``
+(trained once into build/demo-home; run it first, or those screens are skipped).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -31,6 +34,8 @@ from genstudio.ui.widgets.image_viewer import ImageViewer  # noqa: E402
 from genstudio.ui.widgets.settings_dialog import SettingsDialog  # noqa: E402
 
 SIZE = (1280, 800)
+DEMO_MODELS = REPO / "build" / "demo-home" / "models"
+EMOJI = REPO / "resources" / "samples" / "emoji"
 
 
 def wait(app, predicate, timeout=600.0, what="condition"):
@@ -89,7 +94,71 @@ def shoot_empty(app, settings, theme):
     window.deleteLater()
 
 
+def install_demo_models() -> list[str]:
+    """Copy the demo models (if trained) into the throwaway home's library."""
+    if not DEMO_MODELS.is_dir():
+        print("no demo models in build/demo-home: run scripts/demo_models.py for the tool screens")
+        return []
+    target = Path(os.environ["GENSTUDIO_HOME"]) / "models"
+    names = []
+    for folder in sorted(DEMO_MODELS.iterdir()):
+        if (folder / "card.json").is_file():
+            shutil.copytree(folder, target / folder.name)
+            names.append(folder.name)
+    return names
+
+
+def open_tab(gen, label):
+    gen.tabs.setCurrentIndex([gen.tabs.tabText(i) for i in range(gen.tabs.count())].index(label))
+
+
+def shoot_tools(app, window, demos, theme):
+    """Per-sample likelihoods, pixel-by-pixel sampling, the latent explorer, traversal and Denoise."""
+    gen = window.generate
+    window.show_canvas("Generate")
+    if "emoji-glow" in demos:
+        gen.select_model("emoji-glow")
+        gen.count_box.setValue(18)
+        gen.seed_box.setValue(11)
+        gen.temperature_box.setValue(0.7)
+        gen.generate()
+        wait(app, lambda: gen.worker is None, what="glow generation")
+        settle(app)
+        save(window, "generate-likelihood", theme)
+    if "emoji-pixelcnn" in demos and theme == "light":
+        gen.select_model("emoji-pixelcnn")
+        gen.count_box.setValue(9)
+        gen.generate()
+        wait(app, lambda: gen.progress.maximum() > 1 and gen.progress.value() >= gen.progress.maximum() // 2,
+             what="pixelcnn half way")
+        settle(app, 0.3)
+        save(window, "pixel-by-pixel", theme)
+        wait(app, lambda: gen.worker is None, what="pixelcnn generation")
+    if "emoji-beta-vae" in demos:
+        gen.select_model("emoji-beta-vae")
+        open_tab(gen, "Latent explorer")
+        gen.explorer.b.load(str(EMOJI / sorted(p.name for p in EMOJI.glob("*.png"))[40]))
+        wait(app, lambda: not gen.explorer.jobs.running and not gen.explorer.frame_jobs.running, what="explorer")
+        settle(app, 1.0)
+        save(window, "latent-explorer", theme)
+        open_tab(gen, "Latent traversal")
+        wait(app, lambda: gen.traversal.result is not None and not gen.traversal.jobs.running, what="traversal")
+        settle(app, 1.0)
+        save(window, "latent-traversal", theme)
+    if "emoji-dae" in demos:
+        gen.select_model("emoji-dae")
+        open_tab(gen, "Denoise")
+        gen.denoise.add_noise.setChecked(True)
+        gen.denoise.load(str(EMOJI / sorted(p.name for p in EMOJI.glob("*.png"))[12]))
+        wait(app, lambda: gen.denoise.save_button.isEnabled() and not gen.denoise.jobs.running, what="denoise")
+        settle(app, 1.0)
+        save(window, "denoise", theme)
+    gen.tabs.setCurrentIndex(0)
+    gen.select_model("starter-emoji")
+
+
 def main() -> int:
+    demos = install_demo_models()
     app = QApplication(sys.argv[:1])
     settings = Settings()
     apply_theme(app, "light")
@@ -108,12 +177,16 @@ def main() -> int:
         window.set_theme(theme)
         shoot_static(app, window, theme)
         shoot_empty(app, settings, theme)
+    for theme in ("light", "dark"):  # after the starter's screens: these replace its grid
+        window.set_theme(theme)
+        shoot_tools(app, window, demos, theme)
 
     # Train: fine-tune the starter on the bundled emoji for a few steps, with previews.
     window.set_theme("light")
     train = window.train
     window.show_canvas("Train")
-    train.set_folder(str(REPO / "resources" / "samples" / "emoji"))
+    train.arch_box.setCurrentIndex(train.arch_box.findData("ddpm"))
+    train.set_folder(str(EMOJI))
     wait(app, lambda: train.scan is not None, what="dataset scan")
     train.name_edit.setText("emoji-finetune")
     train.from_box.setCurrentIndex(train.from_box.findData("starter-emoji"))

@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int)
     p.add_argument("--preview-every", type=int, help="sample a preview grid every N steps (0: never)")
     p.add_argument("--image-size", type=int, help="train at this size in pixels (overrides the preset)")
-    p.add_argument("--color", choices=("rgb", "gray"), help="train on colour or grayscale images")
+    p.add_argument("--color", choices=("auto", "rgb", "gray"), default="auto",
+                   help="train on colour or grayscale images (default auto: grayscale when every image is grey)")
     p.add_argument("--resume", action="store_true", help="continue the run named --name from its checkpoint")
     p.add_argument("--from", dest="from_model", metavar="MODEL", help="fine-tune from a library model")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model/run of that name")
@@ -165,7 +166,7 @@ def make_job(args):
         raise ModelFileError(f"A model or training run named '{name}' already exists. Use --resume to "
                              "continue it, --overwrite to start again, or choose another name.")
     custom = read_config_file(args.config) if args.config else {}
-    shape = image_shape_overrides(args, spec)
+    shape = image_shape_overrides(args, spec, custom.get("model", {}))
     train = configlib.from_dict(TrainConfig, {**spec.train_settings(args.preset), **custom.get("train", {}),
                                               **overrides}, what="training setting")
     if args.from_model:
@@ -185,17 +186,22 @@ def make_job(args):
     return TrainJob(**job_kwargs, model_config=model_config, train=train, data_dir=args.data)
 
 
-def image_shape_overrides(args, spec) -> dict:
-    """``--image-size`` and ``--color`` as model settings, for the architectures that have them."""
+def image_shape_overrides(args, spec, custom_model: dict) -> dict:
+    """``--image-size`` and ``--color`` as model settings, for the architectures that have them.
+    ``--color auto`` (the default) looks at the folder, unless a config file or --from decides."""
     from dataclasses import fields
 
+    from genstudio.core.data.images import folder_is_grayscale
     from genstudio.core.errors import ConfigError
 
     names = {f.name for f in fields(spec.config_cls)}
     shape = {}
     if args.image_size is not None:
         shape["image_size"] = args.image_size
-    if args.color is not None:
+    if args.color == "auto":
+        if "channels" in names and "channels" not in custom_model and not args.from_model:
+            shape["channels"] = 1 if folder_is_grayscale(args.data) else 3
+    else:
         shape["channels"] = 3 if args.color == "rgb" else 1
     missing = sorted(set(shape) - names)
     if missing:
@@ -234,6 +240,10 @@ def run(args, emit, stop) -> int:
         announce_running(job.run_dir, stop, emit.log_path)
         family = importlib.import_module(job.spec.trainer)
         emit(Log(f"Training '{job.name}' ({job.spec.name}, preset {job.preset}) on {describe(job.device)}."))
+        cfg = job.model_config
+        if hasattr(cfg, "channels") and hasattr(cfg, "image_size"):
+            tone = "grayscale" if cfg.channels == 1 else "colour (RGB)"
+            emit(Log(f"Images: {cfg.image_size}×{cfg.image_size} px, {tone}."))
         trainer = Trainer(job, family, emit, stop)
         emit(Log(trainer.report.to_text()))
         emit(trainer.run())

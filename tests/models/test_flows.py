@@ -11,24 +11,26 @@ import torch
 
 from genstudio.core.events import drive
 from genstudio.models.common import to_uint8
-from genstudio.models.flows import (
+from genstudio.models.flow_layers import (
     ActNorm,
     AdditiveCoupling,
     AffineCoupling,
     DiagonalScale,
-    FlowModel,
-    GlowConfig,
     InvConv1x1,
-    NICEConfig,
-    RealNVPConfig,
     Split,
     Squeeze,
-    build_glow,
-    build_nice,
-    build_realnvp,
     glow_flow,
     nice_flow,
     realnvp_flow,
+)
+from genstudio.models.flows import (
+    FlowModel,
+    GlowConfig,
+    NICEConfig,
+    RealNVPConfig,
+    build_glow,
+    build_nice,
+    build_realnvp,
 )
 
 TINY = {

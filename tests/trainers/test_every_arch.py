@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from genstudio.core.registry import specs
@@ -24,3 +25,23 @@ def test_a_few_steps_from_the_cli_entry_point_publish_a_model(spec, tmp_path):
     assert done.type == "done" and done.steps == 3
     card, tensors = ModelStore().load("m")
     assert card["arch"] == spec.name and card["data"]["images"] == 6 and tensors
+
+
+def test_colour_follows_the_folder_unless_chosen(tmp_path):
+    from PIL import Image
+
+    gray = tmp_path / "gray"
+    gray.mkdir()
+    for i in range(4):
+        Image.fromarray(np.full((30, 30), i * 60 + 10, np.uint8)).save(gray / f"{i}.png")
+    common = ["vae", "--preset", "tiny", "--device", "cpu", "--data", str(gray), "--steps", "1"]
+    code, events = train_in_process(tmp_path / "home", [*common, "--name", "auto"])
+    assert code == 0 and any(e.type == "log" and "grayscale" in e.message for e in events)
+    assert ModelStore().get("auto").card["config"]["channels"] == 1
+    code, _ = train_in_process(tmp_path / "home", [*common, "--name", "forced", "--color", "rgb",
+                                                   "--image-size", "32"])
+    card = ModelStore().get("forced").card
+    assert code == 0 and card["config"]["channels"] == 3 and card["config"]["image_size"] == 32
+    code, events = train_in_process(tmp_path / "home", ["ddpm", "--preset", "tiny", "--data", str(gray),
+                                                        "--name", "bad", "--image-size", "30"])
+    assert code == 1 and "image_size" in events[-1].message

@@ -141,6 +141,25 @@ def load_image(path: Path | str, size: int | None = None) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8).copy()
 
 
+def folder_is_grayscale(root: Path | str, sample: int = 64) -> bool:
+    """Whether the folder's images are grey (R = G = B), judged on up to ``sample`` of them spread
+    through it; unreadable files are ignored (the dataset report lists them later)."""
+    candidates, _ = scan_image_files(Path(root))
+    if not candidates:
+        return False
+    step = max(1, len(candidates) // sample)
+    seen = 0
+    for path in candidates[::step][:sample]:
+        try:
+            image = load_image(path)
+        except ValueError:
+            continue
+        seen += 1
+        if not (np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 1], image[..., 2])):
+            return False
+    return seen > 0
+
+
 def load_image_folder(root: Path | str, size: int) -> tuple[np.ndarray, DatasetReport]:
     """Every usable image under ``root`` as one N×size×size×3 uint8 array, plus the report."""
     root = Path(root)

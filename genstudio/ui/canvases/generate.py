@@ -187,7 +187,7 @@ class GenerateCanvas(QWidget):
         self.denoise = DenoisePanel(self.settings)
         self.tabs = QTabWidget(objectName="tools")
         self.tabs.addTab(self.view, "Samples")
-        for panel, label, capability in self.TOOLS:
+        for panel, label, _capability in self.TOOLS:
             self.tabs.addTab(getattr(self, panel), label)
 
     # -- models -----------------------------------------------------------------------------------
