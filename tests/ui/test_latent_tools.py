@@ -70,6 +70,7 @@ def test_latent_explorer_strip_slider_and_dropped_image(models, qtbot, tmp_path)
     qtbot.waitUntil(lambda: explorer.strip.count() == 8 and not explorer.jobs.running, timeout=30_000)
     from_seeds = explorer.strip.images.copy()
     assert explorer.strip.item(0).text() == "0.00" and explorer.strip.item(7).text() == "1.00"
+    assert not explorer.a.picture.source.isNull()  # each seed endpoint shows what it decodes to
     explorer.slider.setValue(0)
     qtbot.waitUntil(lambda: not explorer.frame_jobs.running and not explorer.frame.source.isNull(), timeout=30_000)
     path = tmp_path / "photo.png"
@@ -137,3 +138,14 @@ def test_train_canvas_offers_size_and_colour_and_auto_follows_the_folder(window,
     train.set_folder(str(make_image_folder(tmp_path / "colour", n=4)))
     qtbot.waitUntil(lambda: train.scan is not None, timeout=30_000)
     assert train.color() == "rgb"
+
+
+def test_fine_tuning_keeps_the_models_size_and_colour(window):
+    train = window.train
+    train.arch_box.setCurrentIndex(train.arch_box.findData("ddpm"))
+    assert train.size_box.isEnabled() and train.color_box.isEnabled()
+    train.from_box.setCurrentIndex(train.from_box.findData("starter-emoji"))
+    assert not train.size_box.isEnabled() and not train.color_box.isEnabled()
+    assert "Fine-tuning keeps" in train.size_box.toolTip()
+    train.from_box.setCurrentIndex(0)
+    assert train.size_box.isEnabled() and "centre-cropped" in train.size_box.toolTip()

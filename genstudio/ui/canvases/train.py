@@ -95,9 +95,12 @@ class TrainCanvas(QWidget):
         self.preview_box.setSpecialValueText("never")
         self.preview_box.setToolTip("How often to draw sample images while training (each costs a few seconds)")
         self.from_box = QComboBox()
-        self.size_box = QComboBox(toolTip="Images are centre-cropped and scaled to this size for training")
+        self.from_box.currentIndexChanged.connect(self._update_buttons)
+        self.size_box = QComboBox()
+        self.size_box.setProperty("usual_tip", "Images are centre-cropped and scaled to this size for training")
         self.size_box.currentIndexChanged.connect(self._size_changed)
-        self.color_box = QComboBox(toolTip="Auto trains in grayscale when every image in the folder is grey")
+        self.color_box = QComboBox()
+        self.color_box.setProperty("usual_tip", "Auto trains in grayscale when every image in the folder is grey")
         for label, key in (("Auto (from the folder)", "auto"), ("Colour (RGB)", "rgb"), ("Grayscale", "gray")):
             self.color_box.addItem(label, key)
         form = QFormLayout()
@@ -356,8 +359,13 @@ class TrainCanvas(QWidget):
         self.resume_button.setEnabled(not running and can_resume)
         self.stop_button.setEnabled(running)
         for widget in (self.arch_box, self.folder_edit, self.name_edit, self.preset_box, self.from_box,
-                       self.preview_box, self.size_box, self.color_box):
+                       self.preview_box):
             widget.setEnabled(not running)
+        fine_tuning = self.from_box.currentData() is not None  # the network (size, colour) is the model's
+        for widget in (self.size_box, self.color_box):
+            widget.setEnabled(not running and not fine_tuning)
+            widget.setToolTip("Fine-tuning keeps the size and colour of the model it starts from" if fine_tuning
+                              else widget.property("usual_tip"))
 
     @staticmethod
     def _show_note(label: QLabel, text: str, style: str = "muted") -> None:

@@ -174,14 +174,21 @@ class Endpoint(QFrame):
         if image is None:
             return False
         self.image = image
+        self.picture.set_source(to_pixmap(image))
         self.source.setText(f"Image: {Path(path).name} (its encoding)")
         self.changed.emit()
         return True
 
     def use_seed(self) -> None:
         self.image = None
-        self.source.setText("A sample of the model's prior")
+        self.picture.clear()  # the decoded seed replaces the hint when the strip arrives
+        self.source.setText("A sample of the model's prior (drop an image to use it instead)")
         self.changed.emit()
+
+    def show_decoded(self, image: np.ndarray) -> None:
+        """What a seed endpoint decodes to (an image endpoint keeps showing the image itself)."""
+        if self.image is None:
+            self.picture.set_source(to_pixmap(image))
 
     def endpoint(self):
         from genstudio.tasks.latent import Endpoint as LatentEndpoint
@@ -243,9 +250,13 @@ class LatentExplorer(ToolPanel):
         fractions = [i / (count - 1) for i in range(count)]
         params = {"model": self.model_name, "tool": "interpolate", "a": self.a.endpoint().describe(),
                   "b": self.b.endpoint().describe()}
-        self.jobs.submit(self._interpolate(fractions), lambda images: self.strip.show_result(
-            images, [{**params, "frame": i, "t": round(t, 3)} for i, t in enumerate(fractions)],
-            [f"{t:.2f}" for t in fractions]))
+        def show(images):
+            self.strip.show_result(images, [{**params, "frame": i, "t": round(t, 3)} for i, t in enumerate(fractions)],
+                                   [f"{t:.2f}" for t in fractions])
+            self.a.show_decoded(images[0])
+            self.b.show_decoded(images[-1])
+
+        self.jobs.submit(self._interpolate(fractions), show)
         self.render_frame()
 
     def render_frame(self) -> None:
