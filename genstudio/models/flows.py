@@ -30,6 +30,7 @@ from genstudio.models.flow_layers import ActNorm, MultiScaleFlow, glow_flow, nic
 PREPROCESS = ("center", "logit")
 SCALES = ("tanh", "sigmoid")
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+DEQUANT_DRAWS = 8  # draws of u averaged by negative_log_likelihood
 
 
 def _check_flow_config(cfg, multiple: int) -> None:
@@ -160,8 +161,18 @@ class FlowModel(nn.Module):
     # -- likelihood and anomaly ------------------------------------------------------------------
     @torch.no_grad()
     def negative_log_likelihood(self, x: torch.Tensor) -> torch.Tensor:
-        """(B,) exact nats of the 8-bit images, with u = 1/2 dequantisation."""
-        return self._nll(common.dequantize(x, None).to(x.dtype))
+        """(B,) nats of the 8-bit images as the papers report them: the uniform-dequantisation bound
+        E_u[-log p((k + u) / 256)] + D log 256 (an upper bound on the discrete NLL), averaged over
+        DEQUANT_DRAWS draws of u from a fixed seed, so a score repeats exactly and does not depend on
+        the other images in the batch. (At u = 1/2 alone the figure reads lower by up to ~0.5 bit/dim
+        on MNIST: bin centres are where a logit-preprocessed flow puts its density.)"""
+        levels = common.to_levels(x).to(x.dtype)
+        generator = torch.Generator().manual_seed(0)
+        total = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+        for _ in range(DEQUANT_DRAWS):
+            u = torch.rand(x.shape[1:], generator=generator).to(x)  # C, H, W: the same for every image
+            total += self._nll((levels + u) / common.BITS)
+        return total / DEQUANT_DRAWS
 
     def bits_per_dim(self, x: torch.Tensor) -> torch.Tensor:
         return common.bits_per_dim(self.negative_log_likelihood(x), self.dims)
