@@ -106,7 +106,7 @@ class GenerateCanvas(QWidget):
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed_box, 1)
         seed_row.addWidget(self.dice)
-        self.steps_box = QSpinBox(minimum=1, maximum=1000, value=25)
+        self.steps_box = QSpinBox(minimum=1, maximum=10_000, value=25)  # diffusion ≤ 1000; Gibbs chains run longer
         self.sampler_box = QComboBox()
         for key, label in SAMPLER_LABELS.items():
             self.sampler_box.addItem(label, key)

@@ -139,10 +139,11 @@ class ToolPanel(QWidget):
         return resolve
 
     def refresh(self) -> None:
-        raise NotImplementedError
+        """Recompute the panel's pictures for the current model (each panel defines it)."""
+        raise NotImplementedError(f"{type(self).__name__} must define refresh()")
 
 
-class Endpoint(QFrame):
+class EndpointBox(QFrame):
     """One end of the explorer: a seed, or an image dropped on it."""
 
     changed = Signal()
@@ -191,9 +192,9 @@ class Endpoint(QFrame):
             self.picture.set_source(to_pixmap(image))
 
     def endpoint(self):
-        from genstudio.tasks.latent import Endpoint as LatentEndpoint
+        from genstudio.tasks.latent import Endpoint
 
-        return LatentEndpoint(seed=self.seed_box.value(), image=self.image)
+        return Endpoint(seed=self.seed_box.value(), image=self.image)
 
 
 class LatentExplorer(ToolPanel):
@@ -202,7 +203,7 @@ class LatentExplorer(ToolPanel):
     def __init__(self, settings, parent=None):
         super().__init__(settings, parent)
         self.frame_jobs = BackgroundJobs(self.jobs.on_error)  # the slider's frame, apart from the strip
-        self.a, self.b = Endpoint("A", 1), Endpoint("B", 2)
+        self.a, self.b = EndpointBox("A", 1), EndpointBox("B", 2)
         self.temperature = QDoubleSpinBox(minimum=0.0, maximum=2.0, singleStep=0.1, value=0.8, decimals=2)
         self.temperature.setToolTip("Spread of the seeds' latents: below 1 gives safer, more typical images")
         self.frames = QSpinBox(minimum=3, maximum=24, value=8)
