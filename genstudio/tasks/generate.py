@@ -79,9 +79,10 @@ def load_model(name: str, device, store: ModelStore | None = None):
 
 def sampler_kwargs(request: GenerateRequest, spec, image_size: int) -> dict[str, Any]:
     """The request's settings that this architecture's sampler takes (its ``sampler_options``),
-    plus how often to preview: ~10 previews for step-wise samplers, one per row for pixel-wise ones."""
+    plus how often to preview: ~40 times for step-wise samplers (every step of a short DDIM run, every
+    25th sweep of a 1,000-step Gibbs chain), once a row for pixel-wise ones."""
     kwargs = {name: getattr(request, name) for name in spec.sampler_options}
-    kwargs["preview_every"] = max(1, request.steps // 10) if "steps" in kwargs else max(1, image_size)
+    kwargs["preview_every"] = max(1, request.steps // 40) if "steps" in kwargs else max(1, image_size)
     return kwargs
 
 

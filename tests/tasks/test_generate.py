@@ -66,9 +66,10 @@ def test_samplers_differ(model_name):
 
 def test_cancel_between_steps(model_name):
     gen = generate(GenerateRequest(model_name, n=2, steps=50), CPU)
-    steps = [next(gen) for _ in range(3)]
+    events = [next(gen) for _ in range(5)]  # progress and previews of the first steps
     gen.close()  # what the UI worker does on Cancel: the sampler stops at the next yield
-    assert all(isinstance(e, Progress) for e in steps) and steps[-1].step == 3
+    steps = [e.step for e in events if isinstance(e, Progress)]
+    assert steps == list(range(1, len(steps) + 1)) and 2 <= len(steps) <= 5
 
 
 def test_cli_grid_png_carries_parameters_and_from_reproduces(model_name, tmp_path):

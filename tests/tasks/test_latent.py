@@ -88,3 +88,16 @@ def test_denoise_works_at_the_models_resolution_and_refuses_models_that_cannot()
     assert before.shape == after.shape == (size, size, 3)
     with pytest.raises(GenStudioError, match="cannot denoise"):
         denoise(save_tiny("ae", "plain"), before, CPU)
+
+
+def test_gibbs_and_pixel_samplers_show_their_progress_as_they_go():
+    from genstudio.core.events import Preview
+
+    events = []
+    drive(generate(GenerateRequest(save_tiny("rbm", "r"), n=2, steps=80), CPU), events.append)
+    previews = [e for e in events if isinstance(e, Preview)]
+    assert len(previews) >= 30 and previews[0].image.shape[0] == 2  # the chain, step by step
+    events = []
+    drive(generate(GenerateRequest(save_tiny("pixelcnn", "p"), n=1), CPU), events.append)
+    size = get("pixelcnn").model_config("tiny").image_size
+    assert len([e for e in events if isinstance(e, Preview)]) >= size - 1  # a preview per row filled in
