@@ -108,10 +108,6 @@ def install_demo_models() -> list[str]:
     return names
 
 
-def open_tab(gen, label):
-    gen.tabs.setCurrentIndex([gen.tabs.tabText(i) for i in range(gen.tabs.count())].index(label))
-
-
 def shoot_tools(app, window, demos, theme):
     """Per-sample likelihoods, pixel-by-pixel sampling, the latent explorer, traversal and Denoise."""
     gen = window.generate
@@ -136,18 +132,18 @@ def shoot_tools(app, window, demos, theme):
         wait(app, lambda: gen.worker is None, what="pixelcnn generation")
     if "emoji-beta-vae" in demos:
         gen.select_model("emoji-beta-vae")
-        open_tab(gen, "Latent explorer")
+        gen.show_tool("Latent explorer")
         gen.explorer.b.load(str(EMOJI / sorted(p.name for p in EMOJI.glob("*.png"))[40]))
         wait(app, lambda: not gen.explorer.jobs.running and not gen.explorer.frame_jobs.running, what="explorer")
         settle(app, 1.0)
         save(window, "latent-explorer", theme)
-        open_tab(gen, "Latent traversal")
+        gen.show_tool("Latent traversal")
         wait(app, lambda: gen.traversal.result is not None and not gen.traversal.jobs.running, what="traversal")
         settle(app, 1.0)
         save(window, "latent-traversal", theme)
     if "emoji-dae" in demos:
         gen.select_model("emoji-dae")
-        open_tab(gen, "Denoise")
+        gen.show_tool("Denoise")
         gen.denoise.add_noise.setChecked(True)
         gen.denoise.load(str(EMOJI / sorted(p.name for p in EMOJI.glob("*.png"))[12]))
         wait(app, lambda: gen.denoise.save_button.isEnabled() and not gen.denoise.jobs.running, what="denoise")

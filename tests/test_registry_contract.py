@@ -26,6 +26,7 @@ def test_presets_and_summary(spec):
     assert {"tiny", "small", "medium"} <= set(spec.presets)
     for preset in spec.presets:
         spec.model_config(preset)  # every preset builds a valid config
+    assert spec.has_setting("image_size") and not spec.has_setting("no_such_setting")
     summary = spec.summary()
     assert set(summary) == {"name", "family", "modality", "capabilities"}
     assert all(c in {x.value for x in Capability} for c in summary["capabilities"])

@@ -38,3 +38,23 @@ def run_trainer(args: list[str], home: Path, timeout: float = 300) -> subprocess
 def start_trainer(args: list[str], home: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "trainers", *args], env=trainer_env(home), cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
+
+
+def save_tiny_model(arch: str, name: str, store=None, steps: int = 0, **overrides) -> str:
+    """A ``tiny``-preset model in the library, weights perturbed from their initialisation (zero-initialised
+    output layers would otherwise hide the effect of seeds and latents). Returns its name."""
+    import torch
+
+    from genstudio.core import config as configlib
+    from genstudio.core.registry import get
+    from genstudio.core.store import ModelStore, new_card
+
+    spec = get(arch)
+    cfg = spec.model_config("tiny", overrides)
+    torch.manual_seed(0)
+    model = spec.build(cfg)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    (store or ModelStore()).save(new_card(name, arch, configlib.to_dict(cfg), steps=steps), model.state_dict())
+    return name

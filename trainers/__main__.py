@@ -189,21 +189,18 @@ def make_job(args):
 def image_shape_overrides(args, spec, custom_model: dict) -> dict:
     """``--image-size`` and ``--color`` as model settings, for the architectures that have them.
     ``--color auto`` (the default) looks at the folder, unless a config file or --from decides."""
-    from dataclasses import fields
-
     from genstudio.core.data.images import folder_is_grayscale
     from genstudio.core.errors import ConfigError
 
-    names = {f.name for f in fields(spec.config_cls)}
     shape = {}
     if args.image_size is not None:
         shape["image_size"] = args.image_size
     if args.color == "auto":
-        if "channels" in names and "channels" not in custom_model and not args.from_model:
+        if spec.has_setting("channels") and "channels" not in custom_model and not args.from_model:
             shape["channels"] = 1 if folder_is_grayscale(args.data) else 3
     else:
         shape["channels"] = 3 if args.color == "rgb" else 1
-    missing = sorted(set(shape) - names)
+    missing = sorted(name for name in shape if not spec.has_setting(name))
     if missing:
         raise ConfigError(f"'{spec.name}' has no {' or '.join(missing)} setting; drop "
                           f"{'--image-size' if 'image_size' in missing else '--color'}.")

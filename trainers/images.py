@@ -8,16 +8,10 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import torch
 
-from genstudio.core.data.images import load_image_folder
-
-
-def to_grayscale(images: np.ndarray) -> np.ndarray:
-    """N×H×W×3 uint8 -> N×H×W×1 uint8 by ITU-R 601 luma (what Pillow's "L" mode computes)."""
-    luma = images.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    return np.clip(np.round(luma), 0, 255).astype(np.uint8)[..., None]
+from genstudio.core.data.images import load_image_folder, to_grayscale
+from genstudio.models.common import from_uint8
 
 
 def load_data(job) -> tuple[torch.Tensor, object]:
@@ -32,7 +26,7 @@ def load_data(job) -> tuple[torch.Tensor, object]:
 
 def make_batch(data: torch.Tensor, idx: torch.Tensor, generator: torch.Generator, cfg, device) -> torch.Tensor:
     """Float batch in [-1, 1], (B, C, H, W) on ``device``; random flips drawn from the run's generator."""
-    batch = data[idx].to(device).permute(0, 3, 1, 2).float() / 127.5 - 1
+    batch = from_uint8(data[idx].to(device))
     if cfg.hflip:
         flip = torch.rand(len(idx), generator=generator, device=generator.device).to(device) < 0.5
         batch = torch.where(flip[:, None, None, None], batch.flip(-1), batch)

@@ -11,7 +11,7 @@ import enum
 import importlib
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from genstudio.core import config as configlib
@@ -42,7 +42,7 @@ class ArchSpec:
     config_cls: type  # the model's config dataclass
     builder: Callable[[Any], Any]  # config -> model (an nn.Module with the family's contract)
     capabilities: frozenset[Capability]
-    trainer: str  # module under trainers/ that trains it: "trainers.diffusion"
+    trainer: str  # module under trainers/ that trains it: "trainers.images"
     description: str = ""
     sampler_options: tuple[str, ...] = ()  # generation controls the model supports ("steps", "eta")
     sampler_defaults: dict[str, Any] = field(default_factory=dict, compare=False)  # the sampler's own defaults
@@ -84,6 +84,10 @@ class ArchSpec:
 
     def build(self, config: Any) -> Any:
         return self.builder(config)
+
+    def has_setting(self, name: str) -> bool:
+        """Whether the model config has this field ("image_size", "channels", ...)."""
+        return name in {f.name for f in fields(self.config_cls)}
 
     def can(self, capability: Capability) -> bool:
         return capability in self.capabilities

@@ -52,6 +52,12 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
+def from_uint8(images) -> torch.Tensor:
+    """(N, H, W, C) uint8 (numpy or tensor) -> (N, C, H, W) float in [-1, 1]: the inverse of ``to_uint8``."""
+    images = torch.as_tensor(images)
+    return images.permute(0, 3, 1, 2).float() / 127.5 - 1
+
+
 def to_levels(x: torch.Tensor) -> torch.Tensor:
     """(B, C, H, W) in [-1, 1] -> integer levels 0..255 (long)."""
     return ((x.clamp(-1, 1) + 1) * 127.5).round().long()

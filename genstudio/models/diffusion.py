@@ -163,7 +163,7 @@ register(ArchSpec(
     config_cls=DDPMConfig,
     builder=build_ddpm,
     capabilities=frozenset({Capability.GENERATE}),
-    trainer="trainers.diffusion",
+    trainer="trainers.images",
     description="Denoising diffusion (DDPM) with a UNet; DDPM and DDIM sampling",
     sampler_options=("steps", "sampler", "eta"),
     sampler_defaults={"steps": 25, "sampler": "ddim", "eta": 0.0},

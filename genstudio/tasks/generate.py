@@ -97,8 +97,9 @@ def sample_likelihoods(model, images: np.ndarray) -> list[dict[str, Any]]:
 
     import torch
 
-    x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1)
-    x = x.to(next(model.parameters()).device)
+    from genstudio.models.common import from_uint8
+
+    x = from_uint8(images).to(next(model.parameters()).device)
     with torch.inference_mode():
         nats = model.negative_log_likelihood(x).double().cpu().tolist()
     dims = images[0].size

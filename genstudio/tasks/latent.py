@@ -38,18 +38,16 @@ def _checked_model(name: str, capability: Capability, device, what: str):
 
 def image_tensor(model, image: np.ndarray):
     """H×W×3 uint8 of any size -> (1, C, S, S) in [-1, 1] at the model's size and channel count."""
-    import torch
     from PIL import Image
 
-    from genstudio.core.data.images import center_crop_resize
+    from genstudio.core.data.images import center_crop_resize, to_grayscale
+    from genstudio.models.common import from_uint8
 
-    size = model.config.image_size
-    pil = center_crop_resize(Image.fromarray(np.ascontiguousarray(image[..., :3])), size)
+    pil = center_crop_resize(Image.fromarray(np.ascontiguousarray(image[..., :3])), model.config.image_size)
+    array = np.array(pil, dtype=np.uint8)  # the same conversion the trainer applies to its data
     if model.config.channels == 1:
-        pil = pil.convert("L")
-    array = np.array(pil, dtype=np.uint8).reshape(size, size, -1)  # a writable copy for torch
-    x = torch.from_numpy(array).permute(2, 0, 1)[None].float().div(127.5).sub(1)
-    return x.to(next(model.parameters()).device)
+        array = to_grayscale(array)
+    return from_uint8(array[None]).to(next(model.parameters()).device)
 
 
 def to_images(x) -> np.ndarray:

@@ -4,12 +4,12 @@ the window shows before a run starts (images found, skipped files and why, a few
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from genstudio.core.data.images import DatasetReport, load_image_folder
+from genstudio.core.data.images import DatasetReport, is_grey, load_image_folder
 from genstudio.core.errors import DatasetError, GenStudioError
 from genstudio.core.registry import ArchSpec
 
@@ -81,14 +81,9 @@ def valid_image_sizes(spec: ArchSpec, preset: str, candidates=(28, 32, 48, 64, 9
     return sizes
 
 
-def has_setting(spec: ArchSpec, name: str) -> bool:
-    return name in {f.name for f in fields(spec.config_cls)}
-
-
 def scan_dataset(spec: ArchSpec, preset: str, folder: str | Path, image_size: int | None = None) -> DatasetScan:
     """Decode the folder as the trainer will; DatasetError (with the report) if nothing is usable."""
     if spec.modality != "image":
         raise DatasetError(f"'{spec.name}' trains on {spec.modality}, not on an image folder.")
     images, report = load_image_folder(folder, data_image_size(spec, preset, image_size))
-    gray = bool(np.all(images[..., 0] == images[..., 1]) and np.all(images[..., 1] == images[..., 2]))
-    return DatasetScan(report, images[:THUMBNAILS].copy(), gray)
+    return DatasetScan(report, images[:THUMBNAILS].copy(), is_grey(images))

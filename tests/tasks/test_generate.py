@@ -10,29 +10,19 @@ import torch
 from PIL import Image
 
 from genstudio.cli import main
-from genstudio.core import config as configlib
 from genstudio.core.errors import GenStudioError
 from genstudio.core.events import Preview, Progress, drive
-from genstudio.core.registry import get
-from genstudio.core.store import ModelStore, new_card
+from genstudio.core.store import ModelStore
 from genstudio.tasks.generate import GenerateRequest, generate
 from genstudio.tasks.images import PARAMS_KEY, read_png_params
+from tests.util import save_tiny_model
 
 CPU = torch.device("cpu")
 
 
 @pytest.fixture
 def model_name(tmp_path):
-    """A tiny DDPM with perturbed weights (zero-initialised outputs would hide seed effects)."""
-    spec = get("ddpm")
-    cfg = spec.model_config("tiny")
-    torch.manual_seed(0)
-    model = spec.build(cfg)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-    ModelStore().save(new_card("tiny-gen", "ddpm", configlib.to_dict(cfg), steps=0), model.state_dict())
-    return "tiny-gen"
+    return save_tiny_model("ddpm", "tiny-gen")
 
 
 def run(request: GenerateRequest):

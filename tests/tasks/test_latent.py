@@ -7,31 +7,18 @@ import numpy as np
 import pytest
 import torch
 
-from genstudio.core import config as configlib
 from genstudio.core.errors import GenStudioError
 from genstudio.core.events import drive
 from genstudio.core.registry import get
-from genstudio.core.store import ModelStore, new_card
 from genstudio.tasks.generate import GenerateRequest, generate
 from genstudio.tasks.latent import Endpoint, blend, denoise, interpolate, traverse
+from tests.util import save_tiny_model
 
 CPU = torch.device("cpu")
 
 
-def save_tiny(arch: str, name: str, **overrides) -> str:
-    spec = get(arch)
-    cfg = spec.model_config("tiny", overrides)
-    torch.manual_seed(0)
-    model = spec.build(cfg)
-    with torch.no_grad():  # perturbed weights, so seeds and latents visibly matter
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-    ModelStore().save(new_card(name, arch, configlib.to_dict(cfg), steps=0), model.state_dict())
-    return name
-
-
 def test_a_grayscale_vae_generates_rgb_images_with_their_likelihood():
-    name = save_tiny("vae", "v", channels=1)
+    name = save_tiny_model("vae", "v", channels=1)
     result = drive(generate(GenerateRequest(name, n=3, seed=2, temperature=0.5), CPU))
     assert result.images.shape[0] == 3 and result.images.shape[-1] == 3
     assert np.array_equal(result.images[..., 0], result.images[..., 2])  # grey, shown as RGB
@@ -43,7 +30,7 @@ def test_a_grayscale_vae_generates_rgb_images_with_their_likelihood():
 
 
 def test_temperature_reaches_the_sampler_and_exact_likelihoods_are_marked_exact():
-    name = save_tiny("realnvp", "flow")
+    name = save_tiny_model("realnvp", "flow")
     cold = drive(generate(GenerateRequest(name, n=2, seed=1, temperature=0.0), CPU))
     warm = drive(generate(GenerateRequest(name, n=2, seed=1, temperature=1.0), CPU))
     assert np.array_equal(cold.images[0], cold.images[1])  # T = 0: every seed decodes z = 0
@@ -61,7 +48,7 @@ def test_blend_ends_on_its_endpoints_and_keeps_the_norm_between():
 
 @pytest.mark.parametrize("arch", ["vae", "glow"])
 def test_interpolation_from_seeds_and_images_starts_and_ends_on_them(arch):
-    name = save_tiny(arch, arch)
+    name = save_tiny_model(arch, arch)
     seeds = interpolate(name, Endpoint(seed=1), Endpoint(seed=2), [0.0, 0.5, 1.0], CPU)
     size = get(arch).model_config("tiny").image_size
     assert seeds.shape == (3, size, size, 3)
@@ -73,7 +60,7 @@ def test_interpolation_from_seeds_and_images_starts_and_ends_on_them(arch):
 
 
 def test_traversal_has_one_row_per_latent_dimension():
-    name = save_tiny("beta-vae", "b")
+    name = save_tiny_model("beta-vae", "b")
     result = traverse(name, seed=0, columns=5, device=CPU)
     latent = get("beta-vae").model_config("tiny").latent_dim
     assert result.dims == list(range(latent)) and result.images.shape[0] == latent * 5
@@ -82,22 +69,22 @@ def test_traversal_has_one_row_per_latent_dimension():
 
 
 def test_denoise_works_at_the_models_resolution_and_refuses_models_that_cannot():
-    name = save_tiny("dae", "d")
+    name = save_tiny_model("dae", "d")
     before, after = denoise(name, np.full((90, 60, 3), 200, np.uint8), CPU)
     size = get("dae").model_config("tiny").image_size
     assert before.shape == after.shape == (size, size, 3)
     with pytest.raises(GenStudioError, match="cannot denoise"):
-        denoise(save_tiny("ae", "plain"), before, CPU)
+        denoise(save_tiny_model("ae", "plain"), before, CPU)
 
 
 def test_gibbs_and_pixel_samplers_show_their_progress_as_they_go():
     from genstudio.core.events import Preview
 
     events = []
-    drive(generate(GenerateRequest(save_tiny("rbm", "r"), n=2, steps=80), CPU), events.append)
+    drive(generate(GenerateRequest(save_tiny_model("rbm", "r"), n=2, steps=80), CPU), events.append)
     previews = [e for e in events if isinstance(e, Preview)]
     assert len(previews) >= 30 and previews[0].image.shape[0] == 2  # the chain, step by step
     events = []
-    drive(generate(GenerateRequest(save_tiny("pixelcnn", "p"), n=1), CPU), events.append)
+    drive(generate(GenerateRequest(save_tiny_model("pixelcnn", "p"), n=1), CPU), events.append)
     size = get("pixelcnn").model_config("tiny").image_size
     assert len([e for e in events if isinstance(e, Preview)]) >= size - 1  # a preview per row filled in

@@ -11,8 +11,7 @@ pytest.importorskip("PySide6")
 from PIL import Image  # noqa: E402
 
 from genstudio.tasks.images import read_png_params  # noqa: E402
-from tests.tasks.test_latent import save_tiny  # noqa: E402
-from tests.util import make_image_folder  # noqa: E402
+from tests.util import make_image_folder, save_tiny_model  # noqa: E402
 
 TOOLS = ("Latent explorer", "Latent traversal", "Denoise")
 
@@ -21,14 +20,10 @@ def visible_tools(gen) -> set[str]:
     return {gen.tabs.tabText(i) for i in range(1, gen.tabs.count()) if gen.tabs.isTabVisible(i)}
 
 
-def open_tab(gen, label):
-    gen.tabs.setCurrentIndex([gen.tabs.tabText(i) for i in range(gen.tabs.count())].index(label))
-
-
 @pytest.fixture
 def models(window):
     for arch, name in (("vae", "my-vae"), ("dae", "my-dae"), ("glow", "my-glow"), ("rbm", "my-rbm")):
-        save_tiny(arch, name)
+        save_tiny_model(arch, name)
     window.refresh_library()
     return window.generate
 
@@ -65,7 +60,7 @@ def test_a_likelihood_model_shows_each_samples_bits_per_dim(models, qtbot):
 def test_latent_explorer_strip_slider_and_dropped_image(models, qtbot, tmp_path):
     gen = models
     gen.select_model("my-vae")
-    open_tab(gen, "Latent explorer")
+    gen.show_tool("Latent explorer")
     explorer = gen.explorer
     qtbot.waitUntil(lambda: explorer.strip.count() == 8 and not explorer.jobs.running, timeout=30_000)
     from_seeds = explorer.strip.images.copy()
@@ -93,7 +88,7 @@ def test_a_bad_file_dropped_on_an_endpoint_is_reported_and_changes_nothing(model
 def test_traversal_rows_sorted_by_change(models, qtbot):
     gen = models
     gen.select_model("my-vae")
-    open_tab(gen, "Latent traversal")
+    gen.show_tool("Latent traversal")
     panel = gen.traversal
     qtbot.waitUntil(lambda: panel.result is not None and not panel.jobs.running, timeout=30_000)
     panel.only_active.setChecked(False)
@@ -104,7 +99,7 @@ def test_traversal_rows_sorted_by_change(models, qtbot):
 def test_denoise_shows_before_and_after_and_saves(models, qtbot, tmp_path, answers):
     gen = models
     gen.select_model("my-dae")
-    open_tab(gen, "Denoise")
+    gen.show_tool("Denoise")
     panel = gen.denoise
     source = tmp_path / "noisy.png"
     Image.fromarray(np.full((50, 80, 3), 180, np.uint8)).save(source)

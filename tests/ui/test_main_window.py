@@ -11,15 +11,8 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
 
-from genstudio.core import config as configlib  # noqa: E402
-from genstudio.core.registry import get  # noqa: E402
-from genstudio.core.store import ModelStore, new_card  # noqa: E402
-
-
-def save_tiny(store: ModelStore, name: str):
-    spec = get("ddpm")
-    cfg = spec.model_config("tiny")
-    return store.save(new_card(name, "ddpm", configlib.to_dict(cfg), steps=3), spec.build(cfg).state_dict())
+from genstudio.core.store import ModelStore  # noqa: E402
+from tests.util import save_tiny_model  # noqa: E402
 
 
 def drop(widget, path):
@@ -38,7 +31,7 @@ def test_rail_switches_canvases_and_the_status_bar_shows_the_device(window):
 
 
 def test_a_model_saved_elsewhere_appears_everywhere_on_refresh(window):
-    save_tiny(ModelStore(), "mine")
+    save_tiny_model("ddpm", "mine", ModelStore(), steps=3)
     window.refresh_library()
     assert window.library.select("mine")
     assert window.generate.model_box.findData("mine") >= 0
@@ -71,7 +64,7 @@ def test_dropping_a_bad_zip_on_the_window_gives_a_message_and_changes_nothing(wi
 
 def test_dropping_a_good_zip_imports_it(window, tmp_path, answers):
     store = ModelStore()
-    save_tiny(store, "shared")
+    save_tiny_model("ddpm", "shared", store, steps=3)
     exported = store.export_zip("shared", tmp_path / "shared.zip")
     store.delete("shared")
     window.refresh_library()
@@ -84,7 +77,7 @@ def test_settings_dialog_changes_the_model_folder_and_theme(window, qtbot, tmp_p
     from genstudio.ui.widgets import settings_dialog
 
     elsewhere = tmp_path / "elsewhere"
-    save_tiny(ModelStore(root=elsewhere), "away")
+    save_tiny_model("ddpm", "away", ModelStore(root=elsewhere), steps=3)
 
     def fake_exec(dialog):
         dialog.folder_edit.setText(str(elsewhere))

@@ -141,6 +141,17 @@ def load_image(path: Path | str, size: int | None = None) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8).copy()
 
 
+def is_grey(images: np.ndarray) -> bool:
+    """Whether every pixel of these N×H×W×3 (or H×W×3) images has R = G = B."""
+    return bool(np.array_equal(images[..., 0], images[..., 1]) and np.array_equal(images[..., 1], images[..., 2]))
+
+
+def to_grayscale(images: np.ndarray) -> np.ndarray:
+    """…×3 uint8 -> …×1 uint8 by ITU-R 601 luma (the weights of Pillow's "L" mode)."""
+    luma = images.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    return np.clip(np.round(luma), 0, 255).astype(np.uint8)[..., None]
+
+
 def folder_is_grayscale(root: Path | str, sample: int = 64) -> bool:
     """Whether the folder's images are grey (R = G = B), judged on up to ``sample`` of them spread
     through it; unreadable files are ignored (the dataset report lists them later)."""
@@ -155,7 +166,7 @@ def folder_is_grayscale(root: Path | str, sample: int = 64) -> bool:
         except ValueError:
             continue
         seen += 1
-        if not (np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 1], image[..., 2])):
+        if not is_grey(image):
             return False
     return seen > 0
 

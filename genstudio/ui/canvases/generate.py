@@ -252,6 +252,11 @@ class GenerateCanvas(QWidget):
             widget.setVisible(visible)
             self.form.labelForField(widget).setVisible(visible)
 
+    def show_tool(self, label: str) -> None:
+        """Bring a tab ("Samples", "Latent explorer", ...) to the front."""
+        labels = [self.tabs.tabText(i) for i in range(self.tabs.count())]
+        self.tabs.setCurrentIndex(labels.index(label))
+
     def _option_widgets(self) -> tuple[tuple[str, QWidget], ...]:
         return (("steps", self.steps_box), ("sampler", self.sampler_box), ("eta", self.eta_box),
                 ("temperature", self.temperature_box))

@@ -238,11 +238,11 @@ class TrainCanvas(QWidget):
 
     def _fill_shape_boxes(self, spec: ArchSpec, preset: str) -> None:
         """Image size and colour, for architectures whose config has them; sizes the network accepts."""
-        from genstudio.tasks.train import has_setting, valid_image_sizes
+        from genstudio.tasks.train import valid_image_sizes
 
         self.size_box.blockSignals(True)
         self.size_box.clear()
-        if has_setting(spec, "image_size"):
+        if spec.has_setting("image_size"):
             size = spec.model_config(preset).image_size
             self.size_box.addItem(f"{size}×{size} px (preset)", None)
             for option in valid_image_sizes(spec, preset):
@@ -250,7 +250,7 @@ class TrainCanvas(QWidget):
                     self.size_box.addItem(f"{option}×{option} px", option)
         self.size_box.blockSignals(False)
         for widget in (self.size_box, self.color_box):
-            shown = has_setting(spec, "image_size" if widget is self.size_box else "channels")
+            shown = spec.has_setting("image_size" if widget is self.size_box else "channels")
             widget.setVisible(shown)
             self.form.labelForField(widget).setVisible(shown)
 
@@ -260,10 +260,8 @@ class TrainCanvas(QWidget):
 
     def color(self) -> str | None:
         """"rgb" or "gray" for the trainer (Auto follows the folder), or None where there is no choice."""
-        from genstudio.tasks.train import has_setting
-
         spec = self.spec()
-        if spec is None or not has_setting(spec, "channels"):
+        if spec is None or not spec.has_setting("channels"):
             return None
         choice = self.color_box.currentData()
         if choice == "auto":
