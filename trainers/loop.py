@@ -5,6 +5,12 @@ precision on CUDA, gradient accumulation; checkpoints every N steps and on stop;
 steps; exact resume. The loop does no printing: it ``emit``s events (core/events.py), and the
 front-end (``trainers.__main__``) turns them into JSON Lines or a tqdm bar. Data order is a pure
 function of (seed, epoch), so resuming needs only the count of samples consumed.
+
+Batches come from the family module (``make_batch``) as images, or as (images, conditioning) where
+the data carries class ``labels`` or caption ``tokens``; conditioning goes to ``training_loss`` as
+keyword arguments. A model with ``training_phases`` (a GAN: ``("d", "g")``) gets one optimizer step
+per phase on the same batches, called as ``training_loss(x, generator, phase=..., step=...)``; each
+phase moves only the parameter groups its ``optimizer_groups()`` assigns to it.
 """
 
 from __future__ import annotations
@@ -150,6 +156,14 @@ def grid_png(images: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def parameter_groups(model: torch.nn.Module) -> list[dict]:
+    """The optimizer's parameter groups: the model's own (``optimizer_groups()``: dicts of ``params``,
+    an ``lr_scale``, e.g. a StyleGAN mapping network at 1/100 of the learning rate, and for models
+    with ``training_phases`` the ``phase`` whose loss moves them) or one group."""
+    groups = model.optimizer_groups() if hasattr(model, "optimizer_groups") else [{"params": model.parameters()}]
+    return [{"lr_scale": 1.0, **group, "params": list(group["params"])} for group in groups]
+
+
 class Trainer:
     def __init__(self, job: TrainJob, family, emit: Callable[[Event], None], stop: StopFlag):
         self.job, self.family, self.emit, self.stop = job, family, emit, stop
@@ -168,7 +182,7 @@ class Trainer:
             model.load_state_dict(tensors)
             self.emit(Log(f"Fine-tuning from '{self.job.from_model}' ({card.get('steps', 0)} steps)."))
         ema = copy.deepcopy(model).eval().requires_grad_(False)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=self.cfg.lr, betas=tuple(self.cfg.betas),
+        optimizer = torch.optim.AdamW(parameter_groups(model), lr=self.cfg.lr, betas=tuple(self.cfg.betas),
                                       weight_decay=self.cfg.weight_decay)
         noise = torch.Generator(self.device).manual_seed(self.cfg.seed)
         return model, ema, optimizer, noise
@@ -204,14 +218,8 @@ class Trainer:
                     stopped = True
                     break
                 for group in optimizer.param_groups:
-                    group["lr"] = lr_at(step, cfg)
-                metrics = self._accumulate(model, stream, noise, scaler)
-                if cfg.grad_clip:
-                    scaler.unscale_(optimizer)
-                    metrics["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
-                scaler.step(optimizer)
-                scaler.update()
-                optimizer.zero_grad(set_to_none=True)
+                    group["lr"] = lr_at(step, cfg) * group.get("lr_scale", 1.0)
+                metrics = self._optimizer_steps(model, optimizer, stream, noise, scaler, step)
                 step += 1
                 update_ema(ema, model, min(cfg.ema_decay, (1 + step) / (10 + step)))
                 metrics["lr"] = optimizer.param_groups[0]["lr"]
@@ -230,16 +238,44 @@ class Trainer:
         return Done(model=info.name, path=str(info.path), steps=step, stopped=stopped,
                     metrics=self.last_metrics)
 
-    def _accumulate(self, model, stream: DataStream, noise: torch.Generator, scaler) -> dict[str, float]:
+    def _optimizer_steps(self, model, optimizer, stream: DataStream, noise: torch.Generator, scaler,
+                         step: int) -> dict[str, float]:
+        """One training step: one optimizer step per phase of the model (one for most models; a GAN
+        steps its discriminator, then its generator, each on the same batches)."""
+        phases = getattr(model, "training_phases", None)
+        batches = [self._next_batch(stream, noise) for _ in range(self.cfg.grad_accum)]
+        metrics: dict[str, float] = {}
+        for phase in phases or (None,):
+            extra = {} if phase is None else {"phase": phase, "step": step}
+            metrics.update(self._accumulate(model, batches, noise, scaler, extra))
+            for group in optimizer.param_groups:  # a phase moves only its own groups (G's loss reaches D too)
+                if phase is not None and group.get("phase", phase) != phase:
+                    for p in group["params"]:
+                        p.grad = None
+            params = [p for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+            if self.cfg.grad_clip:
+                scaler.unscale_(optimizer)
+                key = "grad_norm" if phase is None else f"grad_norm_{phase}"
+                metrics[key] = float(torch.nn.utils.clip_grad_norm_(params, self.cfg.grad_clip))
+            scaler.step(optimizer)  # AdamW skips parameters without a gradient: only this phase's move
+            scaler.update()
+            optimizer.zero_grad(set_to_none=True)
+        return metrics
+
+    def _next_batch(self, stream: DataStream, noise: torch.Generator) -> tuple[torch.Tensor, dict]:
+        """(images, conditioning): conditioning holds ``labels`` or caption ``tokens`` when the data has them."""
+        idx = stream.next_indices(self.cfg.batch_size)
+        batch = self.family.make_batch(self.data, idx, noise, self.cfg, self.device)
+        return batch if isinstance(batch, tuple) else (batch, {})
+
+    def _accumulate(self, model, batches, noise: torch.Generator, scaler, extra: dict) -> dict[str, float]:
         totals: dict[str, float] = {}
-        for _ in range(self.cfg.grad_accum):
-            idx = stream.next_indices(self.cfg.batch_size)
-            batch = self.family.make_batch(self.data, idx, noise, self.cfg, self.device)
+        for x, cond in batches:
             with self._autocast():
-                loss, metrics = model.training_loss(batch, noise)
-            scaler.scale(loss / self.cfg.grad_accum).backward()
+                loss, metrics = model.training_loss(x, noise, **cond, **extra)
+            scaler.scale(loss / len(batches)).backward()
             for k, v in metrics.items():
-                totals[k] = totals.get(k, 0.0) + v / self.cfg.grad_accum
+                totals[k] = totals.get(k, 0.0) + v / len(batches)
         if not all(math.isfinite(v) for v in totals.values()):
             raise FloatingPointError("The loss became NaN or infinite; try a lower learning rate.")
         return totals
@@ -257,7 +293,7 @@ class Trainer:
         checkpoint.save(folder, model=model, ema=ema, optimizer=optimizer, noise_generator=noise, meta=meta)
 
     def _sample_grid(self, ema) -> np.ndarray:
-        return drive(self.family.preview_samples(ema, self.cfg.preview_count, PREVIEW_SEED))
+        return drive(self.family.preview_samples(ema, self.cfg.preview_count, PREVIEW_SEED, self.data))
 
     def _preview(self, ema, step: int) -> None:
         folder = self.job.run_dir / "previews"

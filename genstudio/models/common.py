@@ -47,6 +47,21 @@ def check_image_config(image_size: int, channels: int, multiple: int = 1) -> Non
         raise ValueError(f"image_size must be divisible by {multiple} for this architecture, got {image_size}")
 
 
+def seed_labels(seeds: list[int], label: int, num_classes: int) -> torch.Tensor | None:
+    """Class labels for a grid: ``label`` for every image, or with label -1 ("any class") a class
+    drawn from each image's own seed, so image i stays the same image when generated alone. None
+    for a model without classes (which refuses a specific class)."""
+    if not num_classes:
+        if label >= 0:
+            raise ValueError("This model was not trained with classes; choose 'any class'.")
+        return None
+    if label >= num_classes:
+        raise ValueError(f"Class {label} does not exist; the model has {num_classes} classes.")
+    if label >= 0:
+        return torch.full((len(seeds),), label, dtype=torch.long)
+    return torch.tensor([int(np.random.default_rng(int(s) + 0x5EED).integers(num_classes)) for s in seeds])
+
+
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """(N, C, H, W) in [-1, 1] -> (N, H, W, C) uint8."""
     return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()

@@ -19,7 +19,7 @@ from torch import nn
 
 from genstudio.core.events import EtaClock, Preview, Progress
 from genstudio.core.registry import ArchSpec, Capability, register
-from genstudio.models.common import seeded_noise, to_uint8
+from genstudio.models.common import seed_labels, seeded_noise, to_uint8
 from genstudio.models.unet import UNet
 
 SAMPLERS = ("ddim", "ddpm")
@@ -38,6 +38,8 @@ class DDPMConfig:
     timesteps: int = 1000  # training noise levels
     schedule: str = "cosine"  # "cosine" (Nichol & Dhariwal) or "linear" (Ho et al.)
     prediction: str = "v"  # network target: "eps" (noise) or "v" (velocity)
+    classes: tuple[str, ...] = ()  # class names (training subfolders); empty: unconditional
+    label_dropout: float = 0.1  # share of training steps without the class, for classifier-free guidance
 
     def __post_init__(self):
         if not 32 <= self.image_size <= 128:
@@ -78,31 +80,73 @@ class DiffusionModel(nn.Module):
     def __init__(self, config: DDPMConfig, net: nn.Module | None = None):
         super().__init__()
         self.config = config
+        self.num_classes = len(getattr(config, "classes", ()))
         self.net = net or UNet(config.image_size, config.channels, config.base_width,
                                config.channel_mults, config.res_blocks, config.attention_resolutions,
-                               config.attention_heads, config.dropout)
+                               config.attention_heads, config.dropout, self.num_classes)
         ab = alphas_cumprod(config.schedule, config.timesteps)
         # Non-persistent: derived from the config, so they are not part of the weights file.
         self.register_buffer("ab", ab.float(), persistent=False)
 
+    # -- conditioning --------------------------------------------------------------------------
+    # A condition is a dict of keyword arguments for the network ({"labels": (B,)} here; subclasses
+    # add text); None means unconditional. ``null_condition`` is what guidance compares against.
+    def null_condition(self, batch: int, device) -> dict | None:
+        if not self.num_classes:
+            return None
+        return {"labels": torch.full((batch,), self.num_classes, dtype=torch.long, device=device)}
+
+    def drop_condition(self, cond: dict | None, generator: torch.Generator, rate: float) -> dict | None:
+        """Replace the condition by the null one for a random ``rate`` of the batch (CFG training)."""
+        if cond is None or rate <= 0:
+            return cond
+        batch = len(next(iter(cond.values())))
+        drop = torch.rand(batch, generator=generator, device=generator.device) < rate
+        null = self.null_condition(batch, drop.device)
+        out = {}
+        for key, value in cond.items():
+            mask = drop.to(value.device).view(-1, *[1] * (value.dim() - 1))
+            out[key] = torch.where(mask, null[key].to(value.device), value)
+        return out
+
+    def network_output(self, x_t, t, cond: dict | None, guidance: float = 1.0, uncond: dict | None = None):
+        """The network's prediction with classifier-free guidance: out(∅) + s·(out(c) − out(∅)), where
+        ∅ is ``uncond`` (a negative prompt) or the null condition. s = 1 is plain conditional
+        sampling, s = 0 unconditional; both halves run as one batch."""
+        if cond is None or guidance == 1.0:
+            return self.net(x_t, t, **(cond or {}))
+        uncond = uncond or self.null_condition(x_t.shape[0], x_t.device)
+        if guidance == 0.0:
+            return self.net(x_t, t, **uncond)
+        both = {k: torch.cat([uncond[k], cond[k]]) for k in cond}
+        out_u, out_c = self.net(torch.cat([x_t, x_t]), torch.cat([t, t]), **both).chunk(2)
+        return out_u + guidance * (out_c - out_u)
+
     # -- training ------------------------------------------------------------------------------
-    def training_loss(self, x0: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, dict]:
+    def training_loss(self, x0: torch.Tensor, generator: torch.Generator,
+                      labels: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
         """MSE between the network output and its target at random timesteps; x0 in [-1, 1]."""
+        cond = {"labels": labels} if labels is not None and self.num_classes else None
+        return self.denoising_loss(x0, generator, cond, getattr(self.config, "label_dropout", 0.0))
+
+    def denoising_loss(self, x0, generator, cond: dict | None, dropout: float) -> tuple[torch.Tensor, dict]:
         B = x0.shape[0]
         t = torch.randint(0, self.config.timesteps, (B,), generator=generator, device=generator.device)
         noise = torch.randn(x0.shape, generator=generator, device=generator.device)
         t, noise = t.to(x0.device), noise.to(x0.device)
+        cond = self.drop_condition(cond, generator, dropout)
         ab = self.ab[t][:, None, None, None]
         x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * noise
         target = noise if self.config.prediction == "eps" else ab.sqrt() * noise - (1 - ab).sqrt() * x0
-        loss = F.mse_loss(self.net(x_t, t), target)
+        loss = F.mse_loss(self.net(x_t, t, **(cond or {})), target)
         return loss, {"loss": loss.item()}
 
     # -- sampling ------------------------------------------------------------------------------
-    def predict_x0_eps(self, x_t: torch.Tensor, t: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def predict_x0_eps(self, x_t: torch.Tensor, t: int, cond: dict | None = None, guidance: float = 1.0,
+                       uncond: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """The denoised image (clipped to [-1, 1]) and the noise consistent with it."""
         tt = torch.full((x_t.shape[0],), t, device=x_t.device, dtype=torch.long)
-        out = self.net(x_t, tt)
+        out = self.network_output(x_t, tt, cond, guidance, uncond)
         ab = self.ab[t]
         if self.config.prediction == "eps":
             x0 = (x_t - (1 - ab).sqrt() * out) / ab.sqrt()
@@ -114,26 +158,37 @@ class DiffusionModel(nn.Module):
 
     @torch.inference_mode()
     def sample(self, n: int = 1, seed: int = 0, steps: int = 25, sampler: str = "ddim", eta: float = 0.0,
-               preview_every: int = 0, seeds: list[int] | None = None):
+               label: int = -1, guidance: float = 1.0, preview_every: int = 0, seeds: list[int] | None = None):
         """Generator: yields Progress each step (and Preview of the predicted image every
-        ``preview_every`` steps); returns N×H×W×3 uint8. Image i uses ``seed + i`` unless ``seeds``."""
+        ``preview_every`` steps); returns N×H×W×3 uint8. Image i uses ``seed + i`` unless ``seeds``.
+        A class-conditional model draws ``label`` (-1: each image's class from its seed), guided by
+        ``guidance`` (1 = plain conditional)."""
+        seeds = list(seeds) if seeds is not None else [seed + i for i in range(n)]
+        labels = seed_labels(seeds, label, self.num_classes)
+        cond = None if labels is None else {"labels": labels.to(self.ab.device)}
+        x = yield from self.sample_loop(seeds, steps, sampler, eta, cond, guidance, None, preview_every)
+        return to_uint8(x)
+
+    def sample_loop(self, seeds, steps: int, sampler: str, eta: float, cond: dict | None, guidance: float,
+                    uncond: dict | None, preview_every: int, shape: tuple[int, ...] | None = None,
+                    decode=None):
+        """The reverse process from each seed's noise to x0 (in the space the network works in:
+        pixels, or latents with ``shape`` and a ``decode`` for previews)."""
         if sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
         cfg, device = self.config, self.ab.device
-        seeds = list(seeds) if seeds is not None else [seed + i for i in range(n)]
         gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
-        shape = (cfg.channels, cfg.image_size, cfg.image_size)
-        x = seeded_noise(shape, gens).to(device)
+        x = seeded_noise(shape or (cfg.channels, cfg.image_size, cfg.image_size), gens).to(device)
         ts = timestep_sequence(cfg.timesteps, steps)
         clock = EtaClock(0, len(ts))
         for i, t in enumerate(ts):
             t_prev = ts[i + 1] if i + 1 < len(ts) else -1
-            x0, eps = self.predict_x0_eps(x, t)
+            x0, eps = self.predict_x0_eps(x, t, cond, guidance, uncond)
             x = self._step(x, x0, eps, t, t_prev, sampler, eta, gens)
             yield Progress(i + 1, len(ts), clock.eta(i + 1), stage="sample")
             if preview_every and (i + 1) % preview_every == 0 and t_prev >= 0:
-                yield Preview(i + 1, image=to_uint8(x0))
-        return to_uint8(x)
+                yield Preview(i + 1, image=to_uint8(decode(x0) if decode else x0))
+        return x
 
     def _step(self, x, x0, eps, t, t_prev, sampler, eta, gens):
         ab = self.ab[t]
@@ -164,7 +219,7 @@ register(ArchSpec(
     builder=build_ddpm,
     capabilities=frozenset({Capability.GENERATE}),
     trainer="trainers.images",
-    description="Denoising diffusion (DDPM) with a UNet; DDPM and DDIM sampling",
-    sampler_options=("steps", "sampler", "eta"),
-    sampler_defaults={"steps": 25, "sampler": "ddim", "eta": 0.0},
+    description="Denoising diffusion (DDPM) with a UNet; DDPM and DDIM sampling; class-conditional from subfolders",
+    sampler_options=("steps", "sampler", "eta", "label", "guidance"),
+    sampler_defaults={"steps": 25, "sampler": "ddim", "eta": 0.0, "label": -1, "guidance": 1.0},
 ))

@@ -87,7 +87,8 @@ class UNet(nn.Module):
         w = base_width
         emb_dim = 4 * w
         self.time_mlp = nn.Sequential(nn.Linear(w, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
-        self.class_emb = nn.Embedding(num_classes, emb_dim) if num_classes else None
+        # One more row than classes: the last is "no class", what classifier-free guidance compares to.
+        self.class_emb = nn.Embedding(num_classes + 1, emb_dim) if num_classes else None
         self.conv_in = nn.Conv2d(channels, w, 3, padding=1)
         widths = [w * m for m in channel_mults]
 

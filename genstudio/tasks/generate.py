@@ -27,6 +27,11 @@ class GenerateRequest:
     sampler: str = "ddim"  # "ddim" or "ddpm"
     eta: float = 0.0  # DDIM stochasticity: 0 deterministic, 1 like DDPM
     temperature: float = 1.0  # flows, autoregressive and energy models: < 1 safer, > 1 wilder
+    label: int = -1  # class-conditional models: the class index; -1 = a class drawn from each image's seed
+    guidance: float = 1.0  # classifier-free guidance scale: 0 unconditional, 1 conditional, > 1 stronger
+    truncation: float = 1.0  # StyleGAN ψ: 1 = full variety, 0 = the average image
+    prompt: str = ""  # text-to-image models
+    negative_prompt: str = ""  # what guidance steers away from (empty: the unconditional prediction)
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> GenerateRequest:

@@ -36,19 +36,28 @@ class DatasetReport:
     used: list[str] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
     image_size: int = 0
+    notes: list[str] = field(default_factory=list)  # what the data says beyond pixels: classes, captions
+    extra: dict = field(default_factory=dict)  # the same for the model card: {"classes": [...], ...}
 
     @property
     def found(self) -> int:
         return len(self.used) + len(self.skipped)
 
+    def drop(self, indices: list[int], reason: str) -> None:
+        """Move the used files at ``indices`` to the skipped list with ``reason``."""
+        gone = set(indices)
+        self.skipped += [SkippedFile(self.used[i], reason) for i in sorted(gone)]
+        self.used = [p for i, p in enumerate(self.used) if i not in gone]
+
     def summary(self) -> dict:
         """What a model card records about its data."""
         return {"folder": self.root, "images": len(self.used), "skipped": len(self.skipped),
-                "image_size": self.image_size}
+                "image_size": self.image_size, **self.extra}
 
     def to_text(self, max_listed: int = 50) -> str:
         lines = [f"Dataset {self.root}: {self.found} image file(s) found, {len(self.used)} usable, "
                  f"{len(self.skipped)} skipped."]
+        lines += self.notes
         for item in self.skipped[:max_listed]:
             lines.append(f"  skipped {item.path}: {item.reason}")
         if len(self.skipped) > max_listed:
