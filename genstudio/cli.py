@@ -102,7 +102,9 @@ def cmd_generate(args) -> int:
     from genstudio.tasks.images import make_grid, read_png_params, save_png
 
     given = {k: v for k, v in (("model", args.model), ("n", args.n), ("seed", args.seed), ("steps", args.steps),
-                               ("sampler", args.sampler), ("eta", args.eta), ("temperature", args.temperature))
+                               ("sampler", args.sampler), ("eta", args.eta), ("temperature", args.temperature),
+                               ("prompt", args.prompt), ("negative_prompt", args.negative_prompt),
+                               ("guidance", args.guidance), ("truncation", args.truncation), ("noise", args.noise))
              if v is not None}
     if args.from_png:
         params = read_png_params(args.from_png)
@@ -115,7 +117,10 @@ def cmd_generate(args) -> int:
         raise GenStudioError("Name a model with --model NAME (see `genstudio models`), or use --from PNG.")
     else:
         request = GenerateRequest(**given)
-    ModelStore().get(request.model)  # a missing model is reported before any progress bar is drawn
+    card = ModelStore().get(request.model).card  # a missing model is reported before any progress bar is drawn
+    if args.class_name is not None:
+        request.label = class_index(card, args.class_name)
+    warn_unknown_words(card, request.prompt)
     set_threads(args.threads)
     device = resolve_device(args.device)
     out = Path(args.output or f"{request.model}-seed{request.seed}.png")
@@ -140,10 +145,31 @@ def cmd_generate(args) -> int:
     else:
         save_png(make_grid(result.images), out, {**result.params, "layout": "grid"})
         print(out)
-    for i in range(len(result.images)) if result.likelihoods else ():
-        print(f"image {i} (seed {request.seed + i}): {result.caption(i)} "
-              f"({result.likelihoods[i]['nll_nats']:.1f} nats)")
+    for i in range(len(result.images)) if result.likelihoods or result.classes else ():
+        nats = f" ({result.likelihoods[i]['nll_nats']:.1f} nats)" if result.likelihoods else ""
+        print(f"image {i} (seed {request.seed + i}): {result.caption(i)}{nats}")
     return 0
+
+
+def class_index(card: dict, name: str) -> int:
+    """``--class`` as a class name (or its number) of a class-conditional model."""
+    classes = card["config"].get("classes") or []
+    if not classes:
+        raise GenStudioError(f"'{card['name']}' was not trained with classes (a folder of class subfolders).")
+    if name in classes:
+        return classes.index(name)
+    if name.isdigit() and int(name) < len(classes):
+        return int(name)
+    raise GenStudioError(f"'{card['name']}' has no class '{name}'. Its classes: {', '.join(classes)}.")
+
+
+def warn_unknown_words(card: dict, prompt: str) -> None:
+    from genstudio.core.data.captions import unknown_words
+
+    vocab = card["config"].get("vocab")
+    unknown = unknown_words(prompt, vocab) if vocab and prompt else []
+    if unknown:
+        print(f"note: not in this model's vocabulary (ignored): {', '.join(dict.fromkeys(unknown))}", file=sys.stderr)
 
 
 def cmd_devices(args) -> int:
@@ -195,6 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--eta", type=float, help="DDIM noise, 0 (deterministic) to 1")
     g.add_argument("--temperature", type=float,
                    help="flows, PixelCNN/RNN, RBM and EBM: below 1 safer, above 1 wilder (default 1)")
+    g.add_argument("--prompt", help="text-to-image models: what to draw")
+    g.add_argument("--negative-prompt", help="text-to-image models: what guidance steers away from")
+    g.add_argument("--guidance", type=float, help="classifier-free guidance scale (0 = unconditional, 1 = plain)")
+    g.add_argument("--class", dest="class_name", metavar="NAME", help="class-conditional models: the class to draw "
+                   "(a training subfolder's name; default: each image's class from its seed)")
+    g.add_argument("--truncation", type=float, help="StyleGAN ψ: 1 = full variety, 0 = the average image")
+    g.add_argument("--noise", choices=("const", "random"), help="StyleGAN per-layer noise (default const)")
     g.add_argument("--from", dest="from_png", metavar="PNG", help="repeat the settings stored in a GenStudio PNG")
     g.add_argument("-o", "--output", help="output PNG (a grid, or a stem with --separate)")
     g.add_argument("--separate", action="store_true", help="one PNG per image instead of a grid")

@@ -27,7 +27,9 @@ class Capability(enum.StrEnum):
     MUSIC = "music"
     ANOMALY = "anomaly"
     LIKELIHOOD = "likelihood"
-    INTERPOLATE = "interpolate"
+    INTERPOLATE = "interpolate"  # prior_latents(seeds) + decode(z): walks between seeds
+    ENCODE = "encode"  # encode(x) -> z too: a dropped image can be an endpoint of a walk
+    STYLE_MIX = "style-mix"  # mix_styles(...): StyleGAN's grid of coarse styles × fine styles
     RECONSTRUCT = "reconstruct"  # reconstruct(x): autoencoders
     DENOISE = "denoise"  # reconstruct(x) also cleans a noisy image (DAE, VAE)
     TRAVERSE = "traverse"  # latent_dim + decode(z): one row per latent dimension
@@ -109,6 +111,11 @@ FAMILY_MODULES = (
     "genstudio.models.flows",
     "genstudio.models.autoregressive",
     "genstudio.models.ebm",
+    "genstudio.models.gan",
+    "genstudio.models.stylegan",
+    "genstudio.models.hybrid",
+    "genstudio.models.dit",
+    "genstudio.models.latent_diffusion",
 )
 
 

@@ -62,6 +62,24 @@ def seed_labels(seeds: list[int], label: int, num_classes: int) -> torch.Tensor 
     return torch.tensor([int(np.random.default_rng(int(s) + 0x5EED).integers(num_classes)) for s in seeds])
 
 
+INVARIANT_CHUNK = 8  # images per network call in ``batch_invariant``
+
+
+def batch_invariant(fn, x: torch.Tensor, chunk: int = INVARIANT_CHUNK) -> torch.Tensor:
+    """``fn(x)`` computed in calls of exactly ``chunk`` rows (the last padded with copies of its first
+    row), so every image goes through kernels of one shape: a matrix product over one row takes
+    another code path than over many and rounds differently, which would make image i of a grid
+    differ by a grey level from the same image generated alone."""
+    outs = []
+    for start in range(0, len(x), chunk):
+        part = x[start:start + chunk]
+        pad = chunk - len(part)
+        if pad:
+            part = torch.cat([part, part[:1].expand(pad, *part.shape[1:])])
+        outs.append(fn(part)[:chunk - pad])
+    return torch.cat(outs)
+
+
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """(N, C, H, W) in [-1, 1] -> (N, H, W, C) uint8."""
     return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()

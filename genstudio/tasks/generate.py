@@ -30,6 +30,7 @@ class GenerateRequest:
     label: int = -1  # class-conditional models: the class index; -1 = a class drawn from each image's seed
     guidance: float = 1.0  # classifier-free guidance scale: 0 unconditional, 1 conditional, > 1 stronger
     truncation: float = 1.0  # StyleGAN ψ: 1 = full variety, 0 = the average image
+    noise: str = "const"  # StyleGAN per-layer noise: "const" (fixed) or "random" (from each image's seed)
     prompt: str = ""  # text-to-image models
     negative_prompt: str = ""  # what guidance steers away from (empty: the unconditional prediction)
 
@@ -44,19 +45,23 @@ class GenerateResult:
     images: np.ndarray  # N×H×W×3 uint8
     params: dict[str, Any]  # what went into it; image i used seed + i
     likelihoods: list[dict[str, Any]] = field(default_factory=list)  # per image, for LIKELIHOOD models
+    classes: list[str] = field(default_factory=list)  # per image, for class-conditional models
 
     def image_params(self, index: int) -> dict[str, Any]:
-        """Parameters that regenerate image ``index`` alone (plus its likelihood, for the record)."""
-        extra = self.likelihoods[index] if self.likelihoods else {}
+        """Parameters that regenerate image ``index`` alone (plus its likelihood and class, for the record)."""
+        extra = dict(self.likelihoods[index]) if self.likelihoods else {}
+        if self.classes:
+            extra["class"] = self.classes[index]
         return {**self.params, "n": 1, "seed": self.params["seed"] + index, **extra}
 
     def caption(self, index: int) -> str:
-        """What the grid prints under image ``index``: its likelihood where the model has one."""
-        if not self.likelihoods:
-            return ""
-        item = self.likelihoods[index]
-        approx = "" if item["likelihood_kind"] == "exact" else "≈ "
-        return f"{approx}{item['bits_per_dim']:.3f} bits/dim"
+        """What the grid prints under image ``index``: its class and its likelihood, where the model has them."""
+        parts = [self.classes[index]] if self.classes else []
+        if self.likelihoods:
+            item = self.likelihoods[index]
+            approx = "" if item["likelihood_kind"] == "exact" else "≈ "
+            parts.append(f"{approx}{item['bits_per_dim']:.3f} bits/dim")
+        return " · ".join(parts)
 
 
 _cache: dict[tuple, Any] = {}
@@ -123,7 +128,28 @@ def generate(request: GenerateRequest, device, store: ModelStore | None = None):
     kwargs = sampler_kwargs(request, spec, model.config.image_size)
     images = yield from model.sample(n=request.n, seed=request.seed, **kwargs)
     likelihoods = sample_likelihoods(model, images) if spec.can(Capability.LIKELIHOOD) else []
-    used = {"model", "n", "seed", *spec.sampler_options}
-    params = {**{k: v for k, v in asdict(request).items() if k in used}, "arch": card["arch"],
+    params = {**{k: v for k, v in asdict(request).items() if k in used_options(spec, card)}, "arch": card["arch"],
               "model_sha256": card["weights_sha256"], "app": "GenStudio", "app_version": __version__}
-    return GenerateResult(as_rgb(images), params, likelihoods)
+    return GenerateResult(as_rgb(images), params, likelihoods, image_classes(card, request))
+
+
+def used_options(spec, card: dict) -> set[str]:
+    """The request fields that shaped the images: the sampler's options, less a class picker and
+    guidance on a model that has no classes and no prompt to follow."""
+    used = {"model", "n", "seed", *spec.sampler_options}
+    if not card["config"].get("classes"):
+        used.discard("label")
+        if "prompt" not in used:
+            used.discard("guidance")
+    return used
+
+
+def image_classes(card: dict, request: GenerateRequest) -> list[str]:
+    """Each image's class name for a class-conditional model (drawn from its seed for "any class")."""
+    from genstudio.models.common import seed_labels
+
+    classes = card["config"].get("classes") or []
+    if not classes:
+        return []
+    seeds = [request.seed + i for i in range(request.n)]
+    return [classes[int(i)] for i in seed_labels(seeds, request.label, len(classes))]

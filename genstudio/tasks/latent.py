@@ -1,8 +1,9 @@
 """Latent tools: interpolate between two images or seeds, traverse one latent dimension, denoise.
 
-They work on any model whose spec declares the capability (INTERPOLATE: ``encode``/``decode``/
-``prior_latents``; TRAVERSE: plus ``latent_dim``; DENOISE: ``reconstruct``), never on names. Each
-is one or a few network passes, so they are plain functions the UI runs off its thread.
+They work on any model whose spec declares the capability (INTERPOLATE: ``decode``/``prior_latents``,
+ENCODE: ``encode`` so an image can be an endpoint; TRAVERSE: plus ``latent_dim``; DENOISE:
+``reconstruct``; STYLE_MIX: ``mix_styles``), never on names. Each is one or a few network passes,
+so they are plain functions the UI runs off its thread.
 """
 
 from __future__ import annotations
@@ -57,11 +58,21 @@ def to_images(x) -> np.ndarray:
     return as_rgb(to_uint8(x))
 
 
-def endpoint_latent(model, endpoint: Endpoint, temperature: float = 1.0):
+def supported(fn, options: dict | None) -> dict:
+    """The ``options`` that ``fn`` takes as keywords (a StyleGAN's truncation, a conditional GAN's class)."""
+    import inspect
+
+    names = inspect.signature(fn).parameters
+    return {k: v for k, v in (options or {}).items() if k in names}
+
+
+def endpoint_latent(model, endpoint: Endpoint, temperature: float = 1.0, options: dict | None = None):
     """(1, D): the image's encoding, or the prior sample for the seed."""
     if endpoint.image is not None:
+        if not hasattr(model, "encode"):
+            raise GenStudioError("This model cannot encode images (a GAN has no encoder): use a seed as the endpoint.")
         return model.encode(image_tensor(model, endpoint.image))
-    return model.prior_latents([endpoint.seed], temperature=temperature)
+    return model.prior_latents([endpoint.seed], temperature=temperature, **supported(model.prior_latents, options))
 
 
 def blend(za, zb, t):
@@ -80,14 +91,16 @@ def blend(za, zb, t):
     return direction * (na + t * (nb - na))
 
 
-def interpolate(name: str, a: Endpoint, b: Endpoint, fractions, device, temperature: float = 1.0) -> np.ndarray:
-    """Images at each fraction (0 = a, 1 = b) of the way between two endpoints: K×H×W×3 uint8."""
+def interpolate(name: str, a: Endpoint, b: Endpoint, fractions, device, temperature: float = 1.0,
+                options: dict | None = None) -> np.ndarray:
+    """Images at each fraction (0 = a, 1 = b) of the way between two endpoints: K×H×W×3 uint8.
+    ``options`` (truncation, label, ...) go to the model's ``prior_latents``/``decode`` where they take them."""
     import torch
 
     model = _checked_model(name, Capability.INTERPOLATE, device, "interpolate")
     with torch.inference_mode():
-        za, zb = endpoint_latent(model, a, temperature), endpoint_latent(model, b, temperature)
-        return to_images(model.decode(blend(za, zb, list(fractions))))
+        za, zb = endpoint_latent(model, a, temperature, options), endpoint_latent(model, b, temperature, options)
+        return to_images(model.decode(blend(za, zb, list(fractions)), **supported(model.decode, options)))
 
 
 @dataclass
@@ -129,3 +142,30 @@ def denoise(name: str, image: np.ndarray, device) -> tuple[np.ndarray, np.ndarra
     with torch.inference_mode():
         x = image_tensor(model, image)
         return to_images(x)[0], to_images(model.reconstruct(x))[0]
+
+
+@dataclass
+class StyleMix:
+    rows: np.ndarray  # R×H×W×3: the row seeds' own images (they give every style but the mixed group)
+    columns: np.ndarray  # C×H×W×3: the column seeds' own images (they give the mixed group)
+    cells: np.ndarray  # R×C×H×W×3: row r's styles with column c's styles in the chosen layers
+    layers: str
+
+
+def style_mix(name: str, row_seeds: list[int], column_seeds: list[int], layers: str, device,
+              truncation: float = 1.0, label: int = -1) -> StyleMix:
+    """StyleGAN's style-mixing grid (Karras et al. 2019, Fig. 3): "coarse" layers carry pose and
+    shape, "middle" features, "fine" colour and texture."""
+    from genstudio.core.events import drive
+
+    model = _checked_model(name, Capability.STYLE_MIX, device, "mix styles")
+    if not row_seeds or not column_seeds:
+        raise GenStudioError("Give at least one row seed and one column seed.")
+    cells = model.mix_styles(row_seeds, column_seeds, layers=layers, truncation=truncation, label=label)
+    plain = drive(model.sample(seeds=list(row_seeds) + list(column_seeds), truncation=truncation, label=label))
+    plain = as_rgb(plain)
+    return StyleMix(plain[:len(row_seeds)], plain[len(row_seeds):], as_rgb_cells(cells), layers)
+
+
+def as_rgb_cells(cells: np.ndarray) -> np.ndarray:
+    return np.repeat(cells, 3, axis=-1) if cells.shape[-1] == 1 else cells

@@ -86,4 +86,24 @@ def scan_dataset(spec: ArchSpec, preset: str, folder: str | Path, image_size: in
     if spec.modality != "image":
         raise DatasetError(f"'{spec.name}' trains on {spec.modality}, not on an image folder.")
     images, report = load_image_folder(folder, data_image_size(spec, preset, image_size))
+    describe_conditioning(spec, report)
     return DatasetScan(report, images[:THUMBNAILS].copy(), is_grey(images))
+
+
+def describe_conditioning(spec: ArchSpec, report: DatasetReport) -> None:
+    """Add to the report what a new model of ``spec`` would learn besides pixels, as the trainer
+    will see it: classes from subfolders (class-conditional models), captions and where each came
+    from (text-to-image models)."""
+    from genstudio.core.data import captions as captionlib
+
+    if spec.has_setting("classes"):
+        classes = captionlib.folder_classes(report.used, report.root)
+        if classes:
+            labels, outside = captionlib.labels_for(report.used, report.root, classes)
+            report.drop(outside, "not in a class subfolder")
+            report.notes.append(captionlib.describe_classes(classes, labels))
+        else:
+            report.notes.append("No class subfolders: the model will be unconditional "
+                                "(put each class in its own subfolder to get a class picker).")
+    if spec.has_setting("vocab"):
+        report.notes.append(captionlib.describe_captions([captionlib.resolve_caption(p) for p in report.used]))

@@ -38,7 +38,7 @@ def test_controls_and_tools_follow_the_models_capabilities(models):
     for name, (tools, options) in expected.items():
         assert gen.select_model(name)
         assert visible_tools(gen) == tools, name
-        shown = {key for key, widget in gen._option_widgets() if not widget.isHidden()}
+        shown = {key for key, widget in gen.options.widgets().items() if not widget.isHidden()}
         assert shown == options, name
     gen.select_model("my-rbm")  # another kind of model: its own defaults, not DDPM's 25 steps
     assert gen.steps_box.value() == 1000

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import time
 from pathlib import Path
+from dataclasses import asdict
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -41,12 +42,11 @@ from genstudio.ui.widgets.image_viewer import ImageViewer
 from genstudio.ui.widgets.images import PixmapLabel, grid_array, to_pixmap
 from genstudio.ui.widgets.latent_tools import DenoisePanel, LatentExplorer, TraversalPanel
 from genstudio.ui.widgets.result_grid import ResultGrid
+from genstudio.ui.widgets.sampler_options import SamplerOptions
+from genstudio.ui.widgets.style_mix import StyleMixPanel
 from genstudio.ui.workers import GeneratorWorker, start
 
 MAX_SEED = 2**31 - 1
-SAMPLER_LABELS = {"ddim": "DDIM", "ddpm": "DDPM"}
-SAMPLER_TIPS = {"ddim": "DDIM: fast; with η = 0 the same seed always gives the same image",
-                "ddpm": "DDPM: the original ancestral sampler; needs more steps"}
 
 
 def describe_result(result: GenerateResult, seconds: float) -> str:
@@ -55,6 +55,14 @@ def describe_result(result: GenerateResult, seconds: float) -> str:
     parts = [f"{count} image(s)", p["model"], f"seeds {p['seed']}–{p['seed'] + count - 1}"]
     if "steps" in p:
         parts.append(f"{p['steps']} {p['sampler'].upper() + ' ' if 'sampler' in p else ''}steps")
+    if p.get("prompt"):
+        parts.insert(1, f"“{p['prompt'][:60]}”" + (f" not “{p['negative_prompt'][:30]}”" if p.get("negative_prompt") else ""))
+    if "label" in p:
+        parts.append("any class" if p["label"] < 0 else f"class {result.classes[0] if result.classes else p['label']}")
+    if "guidance" in p:
+        parts.append(f"guidance {p['guidance']:g}")
+    if "truncation" in p:
+        parts.append(f"ψ {p['truncation']:g}")
     if "temperature" in p:
         parts.append(f"temperature {p['temperature']:g}")
     if result.likelihoods:
@@ -70,6 +78,7 @@ class GenerateCanvas(QWidget):
     # The tool tabs beside "Samples", each shown only for models with the capability.
     TOOLS = (("explorer", "Latent explorer", Capability.INTERPOLATE),
              ("traversal", "Latent traversal", Capability.TRAVERSE),
+             ("style_mix", "Style mixing", Capability.STYLE_MIX),
              ("denoise", "Denoise", Capability.DENOISE))
 
     def __init__(self, settings: Settings, parent=None):
@@ -106,27 +115,18 @@ class GenerateCanvas(QWidget):
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed_box, 1)
         seed_row.addWidget(self.dice)
-        self.steps_box = QSpinBox(minimum=1, maximum=10_000, value=25)  # diffusion ≤ 1000; Gibbs chains run longer
-        self.sampler_box = QComboBox()
-        for key, label in SAMPLER_LABELS.items():
-            self.sampler_box.addItem(label, key)
-            self.sampler_box.setItemData(self.sampler_box.count() - 1, SAMPLER_TIPS[key],
-                                         Qt.ItemDataRole.ToolTipRole)
-        self.sampler_box.currentIndexChanged.connect(self._update_visibility)
-        self.eta_box = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.1, decimals=2)
-        self.eta_box.setToolTip("0: the same seed always gives the same image; 1: as random as DDPM")
-        self.temperature_box = QDoubleSpinBox(minimum=0.0, maximum=2.0, singleStep=0.05, decimals=2, value=1.0)
-        self.temperature_box.setToolTip("1: the model's own distribution; below 1 safer and smoother, above 1 wilder")
+        self.options = SamplerOptions()
+        self.options.changed.connect(self._options_changed)
+        # The option controls by their old names (tests and scripts drive them).
+        self.steps_box, self.sampler_box = self.options.steps_box, self.options.sampler_box
+        self.eta_box, self.temperature_box = self.options.eta_box, self.options.temperature_box
         form = QFormLayout()
         form.addRow("Model", self.model_box)
         form.addRow("", self.model_note)
+        form.addRow(self.options)
         form.addRow("Images", self.count_box)
         form.addRow("Seed", seed_row)
         form.addRow("", self.random_seed)
-        form.addRow("Steps", self.steps_box)
-        form.addRow("Sampler", self.sampler_box)
-        form.addRow("η (eta)", self.eta_box)
-        form.addRow("Temperature", self.temperature_box)
         self.form = form
         self.generate_button = QPushButton("Generate", objectName="primary")
         self.generate_button.setToolTip("Generate (Ctrl+Enter)")
@@ -185,6 +185,7 @@ class GenerateCanvas(QWidget):
         self.explorer = LatentExplorer(self.settings)
         self.traversal = TraversalPanel(self.settings)
         self.denoise = DenoisePanel(self.settings)
+        self.style_mix = StyleMixPanel(self.settings)
         self.tabs = QTabWidget(objectName="tools")
         self.tabs.addTab(self.view, "Samples")
         for panel, label, _capability in self.TOOLS:
@@ -226,6 +227,7 @@ class GenerateCanvas(QWidget):
     def _model_changed(self) -> None:
         name = self.model_box.currentData()
         entry = self.entries.get(name)
+        self.explorer.set_encodes(bool(entry) and entry[1].can(Capability.ENCODE))
         for index, (panel, _label, capability) in enumerate(self.TOOLS, start=1):
             usable = bool(entry) and entry[1].can(capability)
             self.tabs.setTabVisible(index, usable)
@@ -246,32 +248,23 @@ class GenerateCanvas(QWidget):
 
     def _update_visibility(self) -> None:
         entry = self.entries.get(self.model_box.currentData())
-        options = set(entry[1].sampler_options) if entry else set()
-        for name, widget in self._option_widgets():
-            visible = name in options and (name != "eta" or self.sampler_box.currentData() == "ddim")
-            widget.setVisible(visible)
-            self.form.labelForField(widget).setVisible(visible)
+        self.options.set_model(entry[1] if entry else None, entry[0].card if entry else None)
+
+    def _options_changed(self) -> None:
+        """The latent tools sample with the same truncation and class as the grid."""
+        values = self.options.values()
+        shared = {k: values[k] for k in ("truncation", "label")}
+        self.explorer.set_options(shared)
+        self.style_mix.set_options(shared)
 
     def show_tool(self, label: str) -> None:
         """Bring a tab ("Samples", "Latent explorer", ...) to the front."""
         labels = [self.tabs.tabText(i) for i in range(self.tabs.count())]
         self.tabs.setCurrentIndex(labels.index(label))
 
-    def _option_widgets(self) -> tuple[tuple[str, QWidget], ...]:
-        return (("steps", self.steps_box), ("sampler", self.sampler_box), ("eta", self.eta_box),
-                ("temperature", self.temperature_box))
-
     def apply_defaults(self, spec: ArchSpec) -> None:
         """The sampler's own defaults for ``spec`` (a DDPM's 25 steps are not an EBM's)."""
-        defaults = spec.sampler_defaults
-        if "steps" in defaults:
-            self.steps_box.setValue(int(defaults["steps"]))
-        if "sampler" in defaults:
-            self.sampler_box.setCurrentIndex(max(self.sampler_box.findData(defaults["sampler"]), 0))
-        if "eta" in defaults:
-            self.eta_box.setValue(float(defaults["eta"]))
-        if "temperature" in defaults:
-            self.temperature_box.setValue(float(defaults["temperature"]))
+        self.options.apply_defaults(spec)
 
     # -- the request ------------------------------------------------------------------------------
     def new_seed(self) -> int:
@@ -281,9 +274,7 @@ class GenerateCanvas(QWidget):
 
     def request(self) -> GenerateRequest:
         return GenerateRequest(model=self.model_box.currentData() or "", n=self.count_box.value(),
-                               seed=self.seed_box.value(), steps=self.steps_box.value(),
-                               sampler=self.sampler_box.currentData(), eta=round(self.eta_box.value(), 3),
-                               temperature=round(self.temperature_box.value(), 3))
+                               seed=self.seed_box.value(), **self.options.values())
 
     def apply_params(self, params: dict[str, Any]) -> None:
         """Restore a generation's settings (from a result or a dropped PNG)."""
@@ -294,26 +285,21 @@ class GenerateCanvas(QWidget):
                          "The other settings were restored.")
         self.count_box.setValue(request.n)
         self.seed_box.setValue(request.seed)
-        self.steps_box.setValue(request.steps)
-        self.sampler_box.setCurrentIndex(max(self.sampler_box.findData(request.sampler), 0))
-        self.eta_box.setValue(request.eta)
-        self.temperature_box.setValue(request.temperature)
+        self.options.apply(asdict(request))
         self.random_seed.setChecked(False)  # the point is to get the same images again
 
     def _restore_choices(self) -> None:
         s = self.settings
         self.count_box.setValue(s.get_int("generate/n", 16))
         self.seed_box.setValue(s.get_int("generate/seed", 0))
-        self.steps_box.setValue(s.get_int("generate/steps", 25))
-        self.sampler_box.setCurrentIndex(max(self.sampler_box.findData(s.get("generate/sampler", "ddim")), 0))
-        self.eta_box.setValue(s.get_float("generate/eta", 0.0))
-        self.temperature_box.setValue(s.get_float("generate/temperature", 1.0))
+        self.options.restore(s)
         self.random_seed.setChecked(str(s.get("generate/random_seed", "false")).lower() == "true")
 
     def save_choices(self) -> None:
         request = self.request()
-        for key in ("n", "seed", "steps", "sampler", "eta", "temperature"):
+        for key in ("n", "seed"):
             self.settings.set(f"generate/{key}", getattr(request, key))
+        self.options.save(self.settings)
         if request.model:
             self.settings.set("generate/model", request.model)
         self.settings.set("generate/random_seed", self.random_seed.isChecked())
@@ -398,9 +384,9 @@ class GenerateCanvas(QWidget):
         has_model = bool(self.model_box.currentData())
         self.generate_button.setEnabled(has_model and not busy)
         self.cancel_button.setEnabled(busy)
-        for widget in (self.model_box, self.count_box, self.seed_box, self.dice, self.steps_box,
-                       self.sampler_box, self.eta_box, self.temperature_box, self.random_seed):
+        for widget in (self.model_box, self.count_box, self.seed_box, self.dice, self.random_seed):
             widget.setEnabled(has_model and not busy)
+        self.options.set_enabled(has_model and not busy)
 
     def enlarge(self, index: int) -> None:
         ImageViewer(self.grid, index, self).exec()

@@ -306,7 +306,7 @@ class TrainCanvas(QWidget):
         text = f"{len(report.used)} images ready ({report.image_size}×{report.image_size} px for training{tone})"
         if report.skipped:
             text += f"; {len(report.skipped)} skipped (see below)"
-        self._show_note(self.report_label, text + ".")
+        self._show_note(self.report_label, "\n".join([text + ".", *report.notes]))
         strip = grid_array(scan.thumbnails[:THUMBS_SHOWN], cols=THUMBS_SHOWN // 2, gutter=1)
         self.thumbs.setPixmap(scaled(to_pixmap(strip), QSize(228, 120)) if len(scan.thumbnails) else QPixmap())
         self._show_report_details(report.to_text() if report.skipped else "")

@@ -44,8 +44,8 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif)"
 class BackgroundJobs:
     """One job at a time off the UI thread; while one runs, a new request replaces any waiting one."""
 
-    def __init__(self, on_error: Callable[[str], None]):
-        self.on_error = on_error
+    def __init__(self, on_error: Callable[[str], None], owner: QWidget | None = None):
+        self.on_error, self.owner = on_error, owner  # results for a closed owner are dropped
         self.running = False
         self.waiting: tuple[Callable[[], Any], Callable[[Any], None]] | None = None
 
@@ -57,13 +57,20 @@ class BackgroundJobs:
 
         def finished(result):
             self._next()
-            on_done(result)
+            if self._owner_alive():
+                on_done(result)
 
         def failed(message):
             self._next()
-            self.on_error(message)
+            if self._owner_alive():
+                self.on_error(message)
 
         run_in_background(fn, finished, failed)
+
+    def _owner_alive(self) -> bool:
+        import shiboken6
+
+        return self.owner is None or shiboken6.isValid(self.owner)
 
     def _next(self) -> None:
         self.running = False
@@ -91,12 +98,17 @@ class ImageDrop(PixmapLabel):
     def __init__(self, hint: str, parent=None):
         super().__init__(hint, parent)
         self.setObjectName("dropzone")
-        self.setAcceptDrops(True)
         self.setWordWrap(True)
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.set_accepting(True)
+
+    def set_accepting(self, accepting: bool) -> None:
+        """Whether drops and clicks open an image (off: a plain picture)."""
+        self.accepting = accepting
+        self.setAcceptDrops(accepting)
+        self.setCursor(Qt.CursorShape.PointingHandCursor if accepting else Qt.CursorShape.ArrowCursor)
 
     def dragEnterEvent(self, event) -> None:
-        if event.mimeData().hasUrls():
+        if self.accepting and event.mimeData().hasUrls():
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
@@ -104,6 +116,8 @@ class ImageDrop(PixmapLabel):
         self.dropped.emit(event.mimeData().urls()[0].toLocalFile())
 
     def mousePressEvent(self, event) -> None:
+        if not self.accepting:
+            return
         path = dialogs.open_file(self, "Open an image", IMAGE_FILTER)
         if path:
             self.dropped.emit(path)
@@ -115,7 +129,7 @@ class ToolPanel(QWidget):
     def __init__(self, settings, parent=None):
         super().__init__(parent)
         self.settings, self.model_name = settings, ""
-        self.jobs = BackgroundJobs(lambda message: dialogs.warn(self, "That did not work", message))
+        self.jobs = BackgroundJobs(lambda message: dialogs.warn(self, "That did not work", message), self)
 
     def set_model(self, name: str) -> None:
         changed, self.model_name = name != self.model_name, name
@@ -151,6 +165,7 @@ class EndpointBox(QFrame):
     def __init__(self, title: str, seed: int, parent=None):
         super().__init__(parent, objectName="panel")
         self.image: np.ndarray | None = None
+        self.encodes = True  # the model can encode a dropped image (a GAN cannot)
         self.picture = ImageDrop("Drop an image here\nor click to open one")
         self.picture.setMinimumSize(96, 96)
         self.picture.dropped.connect(self.load)
@@ -183,8 +198,16 @@ class EndpointBox(QFrame):
     def use_seed(self) -> None:
         self.image = None
         self.picture.clear()  # the decoded seed replaces the hint when the strip arrives
-        self.source.setText("A sample of the model's prior (drop an image to use it instead)")
+        self.source.setText("A sample of the model's prior" + (" (drop an image to use it instead)"
+                                                               if self.encodes else ""))
         self.changed.emit()
+
+    def set_encodes(self, encodes: bool) -> None:
+        """Images as endpoints only for models with an encoder; otherwise seeds alone."""
+        if encodes != self.encodes:
+            self.encodes = encodes
+            self.picture.set_accepting(encodes)
+            self.use_seed()
 
     def show_decoded(self, image: np.ndarray) -> None:
         """What a seed endpoint decodes to (an image endpoint keeps showing the image itself)."""
@@ -202,7 +225,8 @@ class LatentExplorer(ToolPanel):
 
     def __init__(self, settings, parent=None):
         super().__init__(settings, parent)
-        self.frame_jobs = BackgroundJobs(self.jobs.on_error)  # the slider's frame, apart from the strip
+        self.options: dict[str, Any] = {}  # the Samples tab's truncation and class, for models that take them
+        self.frame_jobs = BackgroundJobs(self.jobs.on_error, self)  # the slider's frame, apart from the strip
         self.a, self.b = EndpointBox("A", 1), EndpointBox("B", 2)
         self.temperature = QDoubleSpinBox(minimum=0.0, maximum=2.0, singleStep=0.1, value=0.8, decimals=2)
         self.temperature.setToolTip("Spread of the seeds' latents: below 1 gives safer, more typical images")
@@ -234,14 +258,24 @@ class LatentExplorer(ToolPanel):
         layout.addLayout(options)
         layout.addWidget(self.strip)
 
+    def set_encodes(self, encodes: bool) -> None:
+        for box in (self.a, self.b):
+            box.set_encodes(encodes)
+
+    def set_options(self, options: dict[str, Any]) -> None:
+        if options != self.options:
+            self.options = dict(options)
+            if self.model_name and self.isVisible():
+                self.refresh()
+
     def _interpolate(self, fractions: list[float]) -> Callable[[], np.ndarray]:
-        name, a, b = self.model_name, self.a.endpoint(), self.b.endpoint()
+        name, a, b, options = self.model_name, self.a.endpoint(), self.b.endpoint(), dict(self.options)
         temperature, device = self.temperature.value(), self.device()
 
         def job():
             from genstudio.tasks.latent import interpolate
 
-            return interpolate(name, a, b, fractions, device(), temperature)
+            return interpolate(name, a, b, fractions, device(), temperature, options)
         return job
 
     def refresh(self) -> None:
