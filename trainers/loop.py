@@ -8,7 +8,8 @@ function of (seed, epoch), so resuming needs only the count of samples consumed.
 
 Batches come from the family module (``make_batch``) as images, or as (images, conditioning) where
 the data carries class ``labels`` or caption ``tokens``; conditioning goes to ``training_loss`` as
-keyword arguments. A model with ``training_phases`` (a GAN: ``("d", "g")``) gets one optimizer step
+keyword arguments, and so does ``step`` where ``training_loss`` takes it (a model trained in stages
+knows which one it is in). A model with ``training_phases`` (a GAN: ``("d", "g")``) gets one optimizer step
 per phase on the same batches, called as ``training_loss(x, generator, phase=..., step=...)``; each
 phase moves only the parameter groups its ``optimizer_groups()`` assigns to it.
 """
@@ -16,6 +17,7 @@ phase moves only the parameter groups its ``optimizer_groups()`` assigns to it.
 from __future__ import annotations
 
 import copy
+import inspect
 import io
 import json
 import math
@@ -37,6 +39,7 @@ from genstudio.core.paths import runs_dir
 from genstudio.core.registry import ArchSpec
 from genstudio.core.store import ModelStore, new_card
 from trainers import checkpoint
+from trainers.quality import QualityCheck
 
 PREVIEW_SEED = 1234  # fixed so successive previews show the same images improving
 
@@ -59,6 +62,9 @@ class TrainConfig:
     mixed_precision: bool = True  # bf16/fp16 autocast, CUDA only
     hflip: bool = False  # random horizontal flips (doubles small folders; wrong for text-like images)
     seed: int = 0
+    quality_samples: int = 0  # samples scored (FD, KID, near-copies; trainers/quality.py) at each preview; 0 = off
+    quality_train_limit: int = 2000  # training images the quality check compares with (a fixed subset; 0 = all)
+    quality_encoder_steps: int = 200  # training steps of its feature encoder (~25 s on a CPU core at 2,000 images)
 
 
 @dataclass
@@ -165,6 +171,8 @@ def parameter_groups(model: torch.nn.Module) -> list[dict]:
 
 
 class Trainer:
+    quality: QualityCheck | None = None  # made at the first preview that scores samples
+
     def __init__(self, job: TrainJob, family, emit: Callable[[Event], None], stop: StopFlag):
         self.job, self.family, self.emit, self.stop = job, family, emit, stop
         self.cfg = job.train
@@ -245,8 +253,11 @@ class Trainer:
         phases = getattr(model, "training_phases", None)
         batches = [self._next_batch(stream, noise) for _ in range(self.cfg.grad_accum)]
         metrics: dict[str, float] = {}
+        wants_step = "step" in inspect.signature(model.training_loss).parameters
         for phase in phases or (None,):
-            extra = {} if phase is None else {"phase": phase, "step": step}
+            extra = {"step": step} if wants_step else {}
+            if phase is not None:
+                extra["phase"] = phase
             metrics.update(self._accumulate(model, batches, noise, scaler, extra))
             for group in optimizer.param_groups:  # a phase moves only its own groups (G's loss reaches D too)
                 if phase is not None and group.get("phase", phase) != phase:
@@ -301,6 +312,10 @@ class Trainer:
         path = folder / f"step_{step:07d}.png"
         path.write_bytes(grid_png(self._sample_grid(ema)))
         self.emit(Preview(step, path=str(path), caption=f"EMA samples at step {step}"))
+        if self.cfg.quality_samples > 0:
+            if self.quality is None:
+                self.quality = QualityCheck(self.job.run_dir, self.data, self.family, self.cfg, self.device, self.emit)
+            self.quality.measure(ema, step)
 
     def _publish(self, ema, step: int, elapsed: float):
         job = self.job

@@ -435,7 +435,7 @@ class VAE(nn.Module):
 
 AE_CAPABILITIES = {Capability.GENERATE, Capability.RECONSTRUCT, Capability.ANOMALY}
 VAE_CAPABILITIES = {Capability.GENERATE, Capability.LIKELIHOOD, Capability.RECONSTRUCT, Capability.DENOISE,
-                    Capability.INTERPOLATE, Capability.TRAVERSE, Capability.ANOMALY}
+                    Capability.INTERPOLATE, Capability.ENCODE, Capability.TRAVERSE, Capability.ANOMALY}
 for name, config_cls, builder, capabilities, description in (
     ("ae", AEConfig, Autoencoder, AE_CAPABILITIES,
      "Convolutional autoencoder; generates from a Gaussian fitted to its codes"),

@@ -250,7 +250,8 @@ def build_glow(cfg: GlowConfig) -> FlowModel:
     return FlowModel(cfg, flow)
 
 
-CAPABILITIES = frozenset({Capability.GENERATE, Capability.LIKELIHOOD, Capability.INTERPOLATE, Capability.ANOMALY})
+CAPABILITIES = frozenset({Capability.GENERATE, Capability.LIKELIHOOD, Capability.INTERPOLATE,
+                          Capability.ENCODE, Capability.ANOMALY})
 for _name, _cls, _builder, _about in (
     ("nice", NICEConfig, build_nice, "NICE: additive-coupling flow on the flattened image; exact likelihood"),
     ("realnvp", RealNVPConfig, build_realnvp,
