@@ -38,8 +38,9 @@ starter: $(VENV)/.installed
 
 bench: $(VENV)/.dev
 	$(PY) -m pip install --quiet $(TORCH) -r benchmarks/requirements.txt
-	$(PY) -m pip install --quiet --no-deps $(TORCH) denoising-diffusion-pytorch
+	$(PY) -m pip install --quiet --no-deps $(TORCH) denoising-diffusion-pytorch stylegan2-pytorch
 	$(PY) benchmarks/diffusion.py
+	$(PY) benchmarks/gan_throughput.py
 
 # Every canvas and dialog in both themes, under a virtual X server (apt-get install xvfb).
 screenshots: $(VENV)/.installed

@@ -76,6 +76,7 @@ class DiffusionModel(nn.Module):
     """A denoiser network plus the Gaussian diffusion process that trains and samples it."""
 
     preview_options = {"steps": 25, "sampler": "ddim"}  # fast DDIM previews while training
+    clip_x0 = True  # pixels live in [-1, 1]; a latent-space subclass turns this off
 
     def __init__(self, config: DDPMConfig, net: nn.Module | None = None):
         super().__init__()
@@ -144,7 +145,7 @@ class DiffusionModel(nn.Module):
     # -- sampling ------------------------------------------------------------------------------
     def predict_x0_eps(self, x_t: torch.Tensor, t: int, cond: dict | None = None, guidance: float = 1.0,
                        uncond: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """The denoised image (clipped to [-1, 1]) and the noise consistent with it."""
+        """The denoised image (clipped to [-1, 1] unless ``clip_x0`` is off) and the noise consistent with it."""
         tt = torch.full((x_t.shape[0],), t, device=x_t.device, dtype=torch.long)
         out = self.network_output(x_t, tt, cond, guidance, uncond)
         ab = self.ab[t]
@@ -152,7 +153,8 @@ class DiffusionModel(nn.Module):
             x0 = (x_t - (1 - ab).sqrt() * out) / ab.sqrt()
         else:
             x0 = ab.sqrt() * x_t - (1 - ab).sqrt() * out
-        x0 = x0.clamp(-1, 1)
+        if self.clip_x0:
+            x0 = x0.clamp(-1, 1)
         eps = (x_t - ab.sqrt() * x0) / (1 - ab).sqrt()
         return x0, eps
 

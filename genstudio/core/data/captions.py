@@ -144,6 +144,7 @@ def describe_classes(classes: tuple[str, ...], labels: np.ndarray) -> str:
 
 def describe_captions(captions: list[Caption]) -> str:
     counts = caption_sources(captions)
-    parts = [f"{n} from {'sidecar .txt files' if s == 'sidecar' else s + ' names'}" for s, n in counts.items() if n]
+    where = {"sidecar": "sidecar .txt files", "filename": "filenames", "folder": "folder names"}
+    parts = [f"{n} from {where[s]}" for s, n in counts.items() if n]
     example = f' e.g. "{captions[0].text[:60]}"' if captions else ""
     return f"Captions: {', '.join(parts) or 'none'};{example}."

@@ -41,7 +41,7 @@ def parse_seeds(text: str) -> list[int]:
 
 def framed_grid(rows: np.ndarray, columns: np.ndarray, cells: np.ndarray) -> np.ndarray:
     """One picture: an empty corner, the column seeds along the top, the row seeds down the left."""
-    blank = np.full_like(rows[:1], 255)
+    blank = np.full_like(rows[0], 255)
     tiles = [blank, *columns]
     for r in range(len(rows)):
         tiles += [rows[r], *cells[r]]
