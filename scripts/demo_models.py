@@ -1,8 +1,10 @@
-"""Train the small demo models the screenshots show (β-VAE, DAE, Glow, PixelCNN, RBM) on the
-bundled emoji, into build/demo-home (not committed). Each run is capped in wall time: a trainer
-stopped by SIGTERM still saves and publishes what it learned.
+"""Train the small demo models the screenshots show, into build/demo-home (not committed): β-VAE,
+DAE, Glow, PixelCNN, RBM, StyleGAN and VAE-GAN on the bundled emoji; a class-conditional DCGAN on
+MNIST digits sorted into one subfolder per digit (from ../shared/data, written to build/, never
+committed); a text-to-image model on generated captioned shapes. Each run is capped in wall time: a
+trainer stopped by SIGTERM still saves and publishes what it learned.
 
-    python scripts/demo_models.py [--minutes-each 4]
+    python scripts/demo_models.py [--minutes-each 4] [--only NAME,...]
 """
 
 from __future__ import annotations
@@ -17,14 +19,44 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 HOME = REPO / "build" / "demo-home"
 EMOJI = REPO / "resources" / "samples" / "emoji"
-# name, arch, extra trainer arguments
+DIGITS = REPO / "build" / "demo-data" / "digits"  # MNIST test digits, one subfolder per class
+SHAPES = REPO / "build" / "demo-data" / "shapes"  # "a red circle", ... in sidecar .txt captions
+MNIST = REPO.parent / "shared" / "data" / "mnist"
+# name, arch, extra trainer arguments (--data defaults to the emoji)
 DEMOS = [
     ("emoji-beta-vae", "beta-vae", ["--image-size", "32", "--color", "rgb", "--steps", "3000"]),
     ("emoji-glow", "glow", ["--image-size", "32", "--color", "rgb", "--steps", "2000"]),
     ("emoji-dae", "dae", ["--image-size", "32", "--color", "rgb", "--steps", "2000"]),
     ("emoji-pixelcnn", "pixelcnn", ["--image-size", "28", "--color", "rgb", "--steps", "1500"]),
     ("emoji-rbm", "rbm", ["--image-size", "28", "--color", "gray", "--steps", "3000"]),
+    ("emoji-stylegan", "stylegan", ["--image-size", "32", "--color", "rgb"]),
+    ("emoji-vae-gan", "vae-gan", ["--image-size", "32", "--color", "rgb"]),
+    ("digits-dcgan", "dcgan", ["--data", str(DIGITS), "--image-size", "32", "--color", "gray"]),
+    ("shapes-t2i", "latent-diffusion", ["--data", str(SHAPES)]),
 ]
+
+
+def write_demo_data() -> None:
+    """The digit and shape folders, once."""
+    if not DIGITS.exists() and (MNIST / "t10k-images-idx3-ubyte.gz").exists():
+        import gzip
+
+        import numpy as np
+        from PIL import Image
+
+        with gzip.open(MNIST / "t10k-images-idx3-ubyte.gz") as fh:
+            images = np.frombuffer(fh.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+        with gzip.open(MNIST / "t10k-labels-idx1-ubyte.gz") as fh:
+            labels = np.frombuffer(fh.read(), np.uint8, offset=8)
+        for i in range(3000):
+            folder = DIGITS / str(labels[i])
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(images[i]).save(folder / f"{i:05d}.png")
+    if not SHAPES.exists():
+        sys.path.insert(0, str(REPO))
+        from scripts.captioned_shapes import make_captioned_shapes
+
+        make_captioned_shapes(SHAPES, 360, size=32, seed=0)
 
 
 def main() -> int:
@@ -34,13 +66,15 @@ def main() -> int:
     args = parser.parse_args()
     env = {**os.environ, "GENSTUDIO_HOME": str(HOME)}
     env.pop("GENSTUDIO_MODELS", None)
+    write_demo_data()
     for name, arch, extra in DEMOS:
         if args.only and name not in args.only.split(","):
             continue
         if (HOME / "models" / name).exists():
             print(f"{name}: already trained", file=sys.stderr)
             continue
-        cmd = [sys.executable, "-m", "trainers", arch, "--data", str(EMOJI), "--name", name, "--preset", "small",
+        data = [] if "--data" in extra else ["--data", str(EMOJI)]
+        cmd = [sys.executable, "-m", "trainers", arch, *data, "--name", name, "--preset", "small",
                "--overwrite", "--preview-every", "0", "--device", "cpu", *extra]
         print(" ".join(cmd[1:]), file=sys.stderr)
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL)

@@ -153,6 +153,60 @@ def shoot_tools(app, window, demos, theme):
     gen.select_model("starter-emoji")
 
 
+def generate_with(app, gen, model: str, count: int, seed: int, **options) -> None:
+    gen.tabs.setCurrentIndex(0)
+    gen.select_model(model)
+    gen.count_box.setValue(count)
+    gen.seed_box.setValue(seed)
+    gen.options.apply(options)
+    gen.generate()
+    wait(app, lambda: gen.worker is None, what=f"{model} generation")
+    settle(app)
+
+
+def shoot_conditioned(app, window, demos, theme):
+    """Issue 5's screens: a class picker, text-to-image with a prompt, StyleGAN's truncation and style mixing."""
+    gen = window.generate
+    window.show_canvas("Generate")
+    if "shapes-t2i" in demos:
+        generate_with(app, gen, "shapes-t2i", 16, 100, prompt="a blue triangle", negative_prompt="",
+                      guidance=3.0, steps=25)
+        save(window, "text-to-image", theme)
+    if theme == "dark":
+        return
+    if "digits-dcgan" in demos:
+        generate_with(app, gen, "digits-dcgan", 24, 5, label=7, temperature=1.0)
+        save(window, "generate-class", theme)
+    if "emoji-stylegan" in demos:
+        generate_with(app, gen, "emoji-stylegan", 24, 3, truncation=0.7)
+        save(window, "stylegan-truncation", theme)
+        gen.show_tool("Style mixing")
+        gen.style_mix.row_seeds.setText("1, 2, 3, 4")
+        gen.style_mix.column_seeds.setText("21, 22, 23, 24, 25")
+        gen.style_mix.refresh()
+        wait(app, lambda: gen.style_mix.picture_array is not None and not gen.style_mix.jobs.running,
+             what="style mixing")
+        settle(app, 1.0)
+        save(window, "style-mixing", theme)
+    gen.tabs.setCurrentIndex(0)
+    gen.select_model("starter-emoji")
+
+
+def shoot_caption_report(app, window, theme):
+    """The Train canvas's dataset report for a captioned folder (where each caption came from)."""
+    shapes = REPO / "build" / "demo-data" / "shapes"
+    if not shapes.is_dir():
+        return
+    train = window.train
+    window.show_canvas("Train")
+    train.arch_box.setCurrentIndex(train.arch_box.findData("latent-diffusion"))
+    train.set_folder(str(shapes))
+    wait(app, lambda: "Captions" in train.report_label.text(), what="caption report")
+    train.name_edit.setText("my-shapes")
+    settle(app, 1.0)
+    save(window, "train-captions", theme)
+
+
 def main() -> int:
     demos = install_demo_models()
     app = QApplication(sys.argv[:1])
@@ -176,6 +230,9 @@ def main() -> int:
     for theme in ("light", "dark"):  # after the starter's screens: these replace its grid
         window.set_theme(theme)
         shoot_tools(app, window, demos, theme)
+        shoot_conditioned(app, window, demos, theme)
+    window.set_theme("light")
+    shoot_caption_report(app, window, "light")
 
     # Train: fine-tune the starter on the bundled emoji for a few steps, with previews.
     window.set_theme("light")
