@@ -31,13 +31,16 @@ DEMOS = [
     ("emoji-rbm", "rbm", ["--image-size", "28", "--color", "gray", "--steps", "3000"]),
     ("emoji-stylegan", "stylegan", ["--image-size", "32", "--color", "rgb"]),
     ("emoji-vae-gan", "vae-gan", ["--image-size", "32", "--color", "rgb"]),
-    ("digits-dcgan", "dcgan", ["--data", str(DIGITS), "--image-size", "32", "--color", "gray"]),
+    ("digits-dcgan", "dcgan", ["--data", str(DIGITS), "--image-size", "32", "--color", "gray",
+                               "--config", str(REPO / "build" / "demo-data" / "no-flips.toml")]),  # a mirrored 7 is no 7
     ("shapes-t2i", "latent-diffusion", ["--data", str(SHAPES)]),
 ]
 
 
 def write_demo_data() -> None:
     """The digit and shape folders, once."""
+    (REPO / "build" / "demo-data").mkdir(parents=True, exist_ok=True)
+    (REPO / "build" / "demo-data" / "no-flips.toml").write_text("[train]\nhflip = false\n", encoding="utf-8")
     if not DIGITS.exists() and (MNIST / "t10k-images-idx3-ubyte.gz").exists():
         import gzip
 
