@@ -46,12 +46,19 @@ class DDPMConfig:
             raise ValueError(f"image_size must be 32–128, got {self.image_size}")
         if self.image_size % 2 ** (len(self.channel_mults) - 1):
             raise ValueError("image_size must be divisible by 2^(number of levels - 1)")
-        if self.schedule not in ("cosine", "linear"):
-            raise ValueError(f"schedule must be 'cosine' or 'linear', got {self.schedule!r}")
-        if self.prediction not in ("eps", "v"):
-            raise ValueError(f"prediction must be 'eps' or 'v', got {self.prediction!r}")
+        check_process(self)
         if self.base_width % self.attention_heads:
             raise ValueError("base_width must be divisible by attention_heads")
+
+
+def check_process(cfg) -> None:
+    """The diffusion-process settings every denoiser's config shares (UNet, DiT, latent)."""
+    if cfg.timesteps < 1:
+        raise ValueError(f"timesteps must be at least 1, got {cfg.timesteps}")
+    if cfg.schedule not in ("cosine", "linear"):
+        raise ValueError(f"schedule must be 'cosine' or 'linear', got {cfg.schedule!r}")
+    if cfg.prediction not in ("eps", "v"):
+        raise ValueError(f"prediction must be 'eps' or 'v', got {cfg.prediction!r}")
 
 
 def alphas_cumprod(schedule: str, timesteps: int) -> torch.Tensor:

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genstudio.core.registry import ArchSpec, Capability, register
-from genstudio.models.diffusion import DiffusionModel
+from genstudio.models.diffusion import DiffusionModel, check_process
 from genstudio.models.unet import timestep_embedding, zero_init
 
 
@@ -50,10 +50,7 @@ class DiTConfig:
             raise ValueError("width must be divisible by heads and by 4 (the 2-D position embedding)")
         if self.depth < 1 or self.mlp_ratio <= 0:
             raise ValueError("depth must be at least 1 and mlp_ratio positive")
-        if self.schedule not in ("cosine", "linear"):
-            raise ValueError(f"schedule must be 'cosine' or 'linear', got {self.schedule!r}")
-        if self.prediction not in ("eps", "v"):
-            raise ValueError(f"prediction must be 'eps' or 'v', got {self.prediction!r}")
+        check_process(self)
         if not 0 <= self.label_dropout < 1:
             raise ValueError(f"label_dropout must be in [0, 1), got {self.label_dropout}")
 

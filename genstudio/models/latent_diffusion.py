@@ -22,7 +22,7 @@ from torch import nn
 from genstudio.core.data import captions as captionlib
 from genstudio.core.registry import ArchSpec, Capability, register
 from genstudio.models.common import check_image_config, to_uint8
-from genstudio.models.diffusion import DiffusionModel
+from genstudio.models.diffusion import DiffusionModel, check_process
 from genstudio.models.unet import UNet, group_norm
 
 DEFAULT_GUIDANCE = 4.0  # strong enough that small models follow the prompt, short of oversaturating
@@ -69,10 +69,7 @@ class LatentDiffusionConfig:
             raise ValueError(f"the vocabulary has {len(self.vocab)} words, more than max_vocab ({self.max_vocab})")
         if not 0 <= self.caption_dropout < 1:
             raise ValueError(f"caption_dropout must be in [0, 1), got {self.caption_dropout}")
-        if self.schedule not in ("cosine", "linear"):
-            raise ValueError(f"schedule must be 'cosine' or 'linear', got {self.schedule!r}")
-        if self.prediction not in ("eps", "v"):
-            raise ValueError(f"prediction must be 'eps' or 'v', got {self.prediction!r}")
+        check_process(self)
 
     @property
     def latent_size(self) -> int:
