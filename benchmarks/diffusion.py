@@ -19,11 +19,12 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import types
+
+import side_by_side  # benchmarks/: run as a script, its folder is on sys.path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BATCH, SIZE, WIDTH, MULTS, TIMESTEPS, STEPS, N_IMAGES = 32, 32, 32, (1, 2, 2), 1000, 50, 16
@@ -171,32 +172,10 @@ def child(side: str, what: str, block: int, warmup: int, threads: int):
 
 
 # -- parent: start the children, interleave their timed blocks, summarise ----------------------
-class Child:
+class Child(side_by_side.Child):
     def __init__(self, side, what, args):
-        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--side", side, "--what", what,
-                                      *(f"--{k}={getattr(args, k)}" for k in ("block", "warmup", "threads"))],
-                                     cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.info, self.runs = self.ask(""), []
-
-    def ask(self, command):  # send a line (or nothing), read one JSON reply
-        self.proc.stdin.write(command)
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"child {self.proc.args[3:7]} died (see stderr above)")
-        return json.loads(line)
-
-    def close(self):
-        self.proc.stdin.close()
-        self.proc.wait()
-
-
-def interleaved(children, repeats):
-    for r in range(repeats):
-        for c in children if r % 2 == 0 else children[::-1]:
-            c.runs.append(c.ask("go\n"))
-    for c in children:
-        c.close()
+        super().__init__([os.path.abspath(__file__), "--side", side, "--what", what,
+                          *(f"--{k}={getattr(args, k)}" for k in ("block", "warmup", "threads"))], cwd=ROOT)
 
 
 def summary(train, sample, block):
@@ -234,7 +213,7 @@ def main():
     load_start, t_start = os.getloadavg(), time.perf_counter()
 
     train = {s: Child(s, "train", args) for s in ("ours", "peer")}
-    interleaved(list(train.values()), repeats)
+    side_by_side.interleaved(list(train.values()), repeats)
     sample = {s: Child(s, "sample", args) for s in ("ours", "peer")}
     onnx, onnx_error = None, None
     if not args.no_onnx:
@@ -244,7 +223,7 @@ def main():
                 onnx_error, onnx = onnx.info["error"], onnx.close()
         except Exception as e:  # noqa: BLE001
             onnx_error = f"{type(e).__name__}: {e}"
-    interleaved([*sample.values(), *([onnx] if onnx else [])], sample_repeats)
+    side_by_side.interleaved([*sample.values(), *([onnx] if onnx else [])], sample_repeats)
 
     ours, peer = (summary(train[s], sample[s], args.block) for s in ("ours", "peer"))
     result = {

@@ -33,7 +33,6 @@ import argparse
 import contextlib
 import copy
 import gzip
-import json
 import math
 import os
 import platform
@@ -44,6 +43,7 @@ import time
 import traceback
 
 import numpy as np
+import side_by_side  # benchmarks/: run as a script, its folder is on sys.path
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -377,11 +377,7 @@ def main():
         "loadavg_1m": {"start": load_start[0], "end": os.getloadavg()[0]},
         "wall_seconds": round(time.perf_counter() - t_start, 1),
     }
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
+    side_by_side.write_result(result, args.out)
 
 
 if __name__ == "__main__":

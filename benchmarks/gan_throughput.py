@@ -46,10 +46,11 @@ import os
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+
+import side_by_side  # benchmarks/: run as a script, its folder is on sys.path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRESET = "small"
@@ -237,34 +238,12 @@ def profile(args):
 CHILD_ARGS = ("block", "warmup", "threads", "size", "batch", "augment", "r1_interval")
 
 
-class Child:
+class Child(side_by_side.Child):
     def __init__(self, side, args, extra=()):
-        argv = [sys.executable, os.path.abspath(__file__), "--side", side,
-                *(f"--{k.replace('_', '-')}={getattr(args, k)}" for k in CHILD_ARGS), *extra]
-        self.proc = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.info, self.runs = self.ask(""), []
+        super().__init__([os.path.abspath(__file__), "--side", side,
+                          *(f"--{k.replace('_', '-')}={getattr(args, k)}" for k in CHILD_ARGS), *extra], cwd=ROOT)
         if "error" in self.info:
             raise RuntimeError(f"{side}: {self.info['error']}")
-
-    def ask(self, command):  # send a line (or nothing), read one JSON reply
-        self.proc.stdin.write(command)
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"child {self.proc.args[2:4]} died (see stderr above)")
-        return json.loads(line)
-
-    def close(self):
-        self.proc.stdin.close()
-        self.proc.wait()
-
-
-def interleaved(children, repeats):
-    for r in range(repeats):
-        for c in children if r % 2 == 0 else children[::-1]:
-            c.runs.append(c.ask("go\n"))
-    for c in children:
-        c.close()
 
 
 def summary(side: Child, batch: int, block: int) -> dict:
@@ -323,7 +302,7 @@ def main():
                   f"--peer-capacity={args.peer_capacity}", f"--peer-fmap-max={args.peer_fmap_max}",
                   *(["--peer-pl-reg"] if args.peer_pl_reg else [])]
     peer = Child("peer", args, peer_extra)
-    interleaved([ours, peer], args.repeats)
+    side_by_side.interleaved([ours, peer], args.repeats)
     s_ours, s_peer = (summary(side, args.batch, args.block) for side in (ours, peer))
     result = {
         "benchmark": "gan_throughput: GenStudio StyleGAN vs stylegan2-pytorch, training images/s (D + G steps)",

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import copy
 import gzip
-import json
 import math
 import os
 import platform
@@ -42,6 +41,7 @@ import traceback
 import warnings
 
 import numpy as np
+import side_by_side  # benchmarks/: run as a script, its folder is on sys.path
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -530,11 +530,7 @@ def main():
         "models": results, "peer": peer_info, "ratios": ratios,
         "wall_seconds": round(time.perf_counter() - t_start, 1),
     }
-    text = json.dumps(result, indent=1)
-    print(text)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
+    side_by_side.write_result(result, args.out)
 
 
 if __name__ == "__main__":
