@@ -26,6 +26,7 @@ from torch import nn
 from genstudio.core.events import EtaClock, Preview, Progress
 from genstudio.core.registry import ArchSpec, Capability, register
 from genstudio.models.common import binarize, check_image_config, image_generators, seeded_noise, to_levels, to_uint8
+from genstudio.models.inpainting import LatentInpainting
 
 NORMS = ("group", "none")
 ACTIVATIONS = ("silu", "leaky_relu")
@@ -297,7 +298,7 @@ class DenoisingAutoencoder(Autoencoder):
 
 
 # -- VAE ---------------------------------------------------------------------------------------
-class VAE(nn.Module):
+class VAE(LatentInpainting, nn.Module):
     """Gaussian q(z|x), N(0, I) prior, Bernoulli or discretized-logistic p(x|z). Bernoulli data are
     binarised: dynamically (a fresh Bernoulli draw per pixel) in training, at mid-grey when scoring.
     Bounds and anomaly maps draw their latent samples from a fixed seed unless given a generator."""
@@ -315,6 +316,9 @@ class VAE(nn.Module):
     @property
     def latent_dim(self) -> int:
         return self.config.latent_dim
+
+    def inpaint_posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.posterior(self.observe(x)[0])
 
     # -- pieces --------------------------------------------------------------------------------
     def observe(self, x: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -435,7 +439,8 @@ class VAE(nn.Module):
 
 AE_CAPABILITIES = {Capability.GENERATE, Capability.RECONSTRUCT, Capability.ANOMALY}
 VAE_CAPABILITIES = {Capability.GENERATE, Capability.LIKELIHOOD, Capability.RECONSTRUCT, Capability.DENOISE,
-                    Capability.INTERPOLATE, Capability.ENCODE, Capability.TRAVERSE, Capability.ANOMALY}
+                    Capability.INTERPOLATE, Capability.ENCODE, Capability.TRAVERSE, Capability.ANOMALY,
+                    Capability.INPAINT}
 for name, config_cls, builder, capabilities, description in (
     ("ae", AEConfig, Autoencoder, AE_CAPABILITIES,
      "Convolutional autoencoder; generates from a Gaussian fitted to its codes"),

@@ -5,6 +5,7 @@ Ho et al., "Denoising Diffusion Probabilistic Models" (2020); Nichol & Dhariwal,
 (2021) for DDIM; Salimans & Ho (2022) for v-prediction. Both samplers walk any subsequence of the
 training timesteps, so DDPM ancestral and DDIM (any η) take any step count. Each image draws its
 noise from its own seed, so image i of a grid is the same image when generated alone (seed + i).
+Inpainting runs the same steps under RePaint's resampling (``inpainting.repaint``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from torch import nn
 
 from genstudio.core.events import EtaClock, Preview, Progress
 from genstudio.core.registry import ArchSpec, Capability, register
+from genstudio.models import inpainting
 from genstudio.models.common import seed_labels, seeded_noise, to_uint8
 from genstudio.models.unet import UNet
 
@@ -73,10 +75,13 @@ def alphas_cumprod(schedule: str, timesteps: int) -> torch.Tensor:
     return torch.cumprod(1 - betas, 0)
 
 
-def timestep_sequence(timesteps: int, steps: int) -> list[int]:
-    """``steps`` evenly spaced training timesteps, from T-1 down to 0."""
-    steps = max(1, min(int(steps), timesteps))  # one step jumps from pure noise (T-1) to the image
-    return sorted({int(round(x)) for x in np.linspace(timesteps - 1, 0, steps)}, reverse=True)
+def timestep_sequence(timesteps: int, steps: int, strength: float = 1.0) -> list[int]:
+    """``steps`` evenly spaced training timesteps, from T-1 down to 0. A ``strength`` below 1 walks
+    only the last part of the process, from round(strength·(T-1)), in proportionally fewer steps
+    (a partial redraw starts from the original noised that far)."""
+    start = int(round(strength * (timesteps - 1)))
+    steps = max(1, min(int(round(steps * strength)), start + 1))  # one step jumps from `start` to the image
+    return sorted({int(round(x)) for x in np.linspace(start, 0, steps)}, reverse=True)
 
 
 class DiffusionModel(nn.Module):
@@ -143,11 +148,20 @@ class DiffusionModel(nn.Module):
         noise = torch.randn(x0.shape, generator=generator, device=generator.device)
         t, noise = t.to(x0.device), noise.to(x0.device)
         cond = self.drop_condition(cond, generator, dropout)
+        x_t = self.diffuse(x0, t, noise)
         ab = self.ab[t][:, None, None, None]
-        x_t = ab.sqrt() * x0 + (1 - ab).sqrt() * noise
         target = noise if self.config.prediction == "eps" else ab.sqrt() * noise - (1 - ab).sqrt() * x0
         loss = F.mse_loss(self.net(x_t, t, **(cond or {})), target)
         return loss, {"loss": loss.item()}
+
+    def diffuse(self, x: torch.Tensor, t, noise: torch.Tensor, t_from: int = -1) -> torch.Tensor:
+        """q(x_t | x_from): ``x`` at noise level ``t_from`` (-1: the clean image) taken to level ``t`` (an
+        int, or a (B,) tensor of them) with ``noise``. The forward process is Markov, so from a noisy
+        x only ᾱ_t / ᾱ_from of the signal remains to be lost."""
+        ab = self.ab[t] / self.ab[t_from] if t_from >= 0 else self.ab[t]
+        if ab.dim():
+            ab = ab.view(-1, *[1] * (x.dim() - 1))
+        return ab.sqrt() * x + (1 - ab).sqrt() * noise
 
     # -- sampling ------------------------------------------------------------------------------
     def predict_x0_eps(self, x_t: torch.Tensor, t: int, cond: dict | None = None, guidance: float = 1.0,
@@ -173,9 +187,28 @@ class DiffusionModel(nn.Module):
         A class-conditional model draws ``label`` (-1: each image's class from its seed), guided by
         ``guidance`` (1 = plain conditional)."""
         seeds = list(seeds) if seeds is not None else [seed + i for i in range(n)]
+        x = yield from self.sample_loop(seeds, steps, sampler, eta, self.class_condition(seeds, label), guidance,
+                                        None, preview_every)
+        return to_uint8(x)
+
+    def class_condition(self, seeds: list[int], label: int) -> dict | None:
         labels = seed_labels(seeds, label, self.num_classes)
-        cond = None if labels is None else {"labels": labels.to(self.ab.device)}
-        x = yield from self.sample_loop(seeds, steps, sampler, eta, cond, guidance, None, preview_every)
+        return None if labels is None else {"labels": labels.to(self.ab.device)}
+
+    @torch.inference_mode()
+    def inpaint(self, image, mask, n: int = 1, seed: int = 0, steps: int = 25, strength: float = 1.0,
+                preview_every: int = 0, seeds: list[int] | None = None, sampler: str = "ddim", eta: float = 0.0,
+                harmonize: int = inpainting.DEFAULT_HARMONIZE, label: int = -1, guidance: float = 1.0):
+        """Generator: repaints where ``mask`` (S×S, 1 = repaint) is set in ``image`` (S×S×C uint8) by
+        RePaint resampling (``inpainting.repaint``); yields Progress (stage "inpaint") per network
+        call; returns N×S×S×C uint8 whose known pixels are exactly the original's."""
+        seeds = inpainting.candidate_seeds(n, seed, seeds)
+        inpainting.check_options(steps, strength, harmonize)
+        check_sampler(sampler)
+        known, unknown = inpainting.image_tensors(image, mask, self.config, self.ab.device)
+        ts = timestep_sequence(self.config.timesteps, steps, strength)
+        x = yield from inpainting.repaint(self, known, unknown, ts, seeds, sampler, eta, harmonize, strength >= 1,
+                                          self.class_condition(seeds, label), guidance, None, preview_every)
         return to_uint8(x)
 
     def sample_loop(self, seeds, steps: int, sampler: str, eta: float, cond: dict | None, guidance: float,
@@ -183,8 +216,7 @@ class DiffusionModel(nn.Module):
                     decode=None):
         """The reverse process from each seed's noise to x0 (in the space the network works in:
         pixels, or latents with ``shape`` and a ``decode`` for previews)."""
-        if sampler not in SAMPLERS:
-            raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
+        check_sampler(sampler)
         cfg, device = self.config, self.ab.device
         gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
         x = seeded_noise(shape or (cfg.channels, cfg.image_size, cfg.image_size), gens).to(device)
@@ -192,12 +224,18 @@ class DiffusionModel(nn.Module):
         clock = EtaClock(0, len(ts))
         for i, t in enumerate(ts):
             t_prev = ts[i + 1] if i + 1 < len(ts) else -1
-            x0, eps = self.predict_x0_eps(x, t, cond, guidance, uncond)
-            x = self._step(x, x0, eps, t, t_prev, sampler, eta, gens)
+            x, x0 = self.reverse_step(x, t, t_prev, sampler, eta, gens, cond, guidance, uncond)
             yield Progress(i + 1, len(ts), clock.eta(i + 1), stage="sample")
             if preview_every and (i + 1) % preview_every == 0 and t_prev >= 0:
                 yield Preview(i + 1, image=to_uint8(decode(x0) if decode else x0))
         return x
+
+    def reverse_step(self, x, t: int, t_prev: int, sampler: str, eta: float, gens, cond: dict | None,
+                     guidance: float, uncond: dict | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """x_t -> x_{t_prev} (t_prev = -1: the final image) and the x0 predicted on the way; any noise
+        the step adds comes from each image's generator in ``gens``."""
+        x0, eps = self.predict_x0_eps(x, t, cond, guidance, uncond)
+        return self._step(x, x0, eps, t, t_prev, sampler, eta, gens), x0
 
     def _step(self, x, x0, eps, t, t_prev, sampler, eta, gens):
         ab = self.ab[t]
@@ -216,6 +254,11 @@ class DiffusionModel(nn.Module):
         return x_prev
 
 
+def check_sampler(sampler: str) -> None:
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
+
+
 def build_ddpm(config: DDPMConfig) -> DiffusionModel:
     return DiffusionModel(config)
 
@@ -226,7 +269,7 @@ register(ArchSpec(
     modality="image",
     config_cls=DDPMConfig,
     builder=build_ddpm,
-    capabilities=frozenset({Capability.GENERATE}),
+    capabilities=frozenset({Capability.GENERATE, Capability.INPAINT}),
     trainer="trainers.images",
     description="Denoising diffusion (DDPM) with a UNet; DDPM and DDIM sampling; class-conditional from subfolders",
     sampler_options=("steps", "sampler", "eta", "label", "guidance"),

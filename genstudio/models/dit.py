@@ -196,7 +196,7 @@ register(ArchSpec(
     modality="image",
     config_cls=DiTConfig,
     builder=build_dit,
-    capabilities=frozenset({Capability.GENERATE}),
+    capabilities=frozenset({Capability.GENERATE, Capability.INPAINT}),
     trainer="trainers.images",
     description="Diffusion transformer (DiT): patches, adaLN-Zero blocks; DDPM and DDIM sampling; "
                 "class-conditional from subfolders",

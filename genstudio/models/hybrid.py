@@ -32,6 +32,7 @@ from genstudio.models.gan import (
     frozen,
     generator_loss,
 )
+from genstudio.models.inpainting import LatentInpainting
 
 
 @dataclass
@@ -65,7 +66,7 @@ class VAEGANConfig(AEConfig):
                            augment=self.augment)
 
 
-class VAEGAN(nn.Module):
+class VAEGAN(LatentInpainting, nn.Module):
     training_phases = ("d", "g")
     preview_options = {"temperature": 1.0}
 
@@ -156,7 +157,7 @@ class VAEGAN(nn.Module):
 register(ArchSpec(
     name="vae-gan", family="hybrid", modality="image", config_cls=VAEGANConfig, builder=VAEGAN,
     capabilities=frozenset({Capability.GENERATE, Capability.RECONSTRUCT, Capability.INTERPOLATE, Capability.ENCODE,
-                            Capability.TRAVERSE, Capability.ANOMALY}),
+                            Capability.TRAVERSE, Capability.ANOMALY, Capability.INPAINT}),
     trainer="trainers.images",
     description="VAE-GAN: a VAE whose decoder faces a discriminator, reconstructing in its feature space (sharper)",
     sampler_options=("temperature",), sampler_defaults={"temperature": 1.0}))

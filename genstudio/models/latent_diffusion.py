@@ -21,8 +21,9 @@ from torch import nn
 
 from genstudio.core.data import captions as captionlib
 from genstudio.core.registry import ArchSpec, Capability, register
+from genstudio.models import inpainting
 from genstudio.models.common import check_image_config, to_uint8
-from genstudio.models.diffusion import DiffusionModel, check_process
+from genstudio.models.diffusion import DiffusionModel, check_process, check_sampler, timestep_sequence
 from genstudio.models.unet import UNet, group_norm
 
 DEFAULT_GUIDANCE = 4.0  # strong enough that small models follow the prompt, short of oversaturating
@@ -247,6 +248,28 @@ class LatentDiffusion(DiffusionModel):
                                         shape=self.latent_shape, decode=self.decode_latents)
         return to_uint8(self.decode_latents(z))
 
+    @torch.inference_mode()
+    def inpaint(self, image, mask, n: int = 1, seed: int = 0, steps: int = 25, strength: float = 1.0,
+                preview_every: int = 0, seeds: list[int] | None = None, sampler: str = "ddim", eta: float = 0.0,
+                harmonize: int = inpainting.DEFAULT_HARMONIZE, prompt: str = "", negative_prompt: str = "",
+                guidance: float = DEFAULT_GUIDANCE):
+        """Generator: RePaint in latent space. The image's latents (posterior mean) are the known part;
+        a latent cell is unknown if any pixel it covers is to be repainted. Returns N×S×S×C uint8 decoded
+        images: known pixels are the autoencoder's reconstruction, for the caller to blend."""
+        seeds = inpainting.candidate_seeds(n, seed, seeds)
+        inpainting.check_options(steps, strength, harmonize)
+        check_sampler(sampler)
+        x, unknown = inpainting.image_tensors(image, mask, self.config, self.ab.device)
+        known = self.autoencoder.posterior(x)[0] * (float(self.latent_scale) or 1.0)  # as decode_latents undoes
+        factor = self.config.image_size // self.config.latent_size
+        unknown = F.max_pool2d(unknown.float(), factor) > 0  # (1, 1, latent, latent)
+        cond = self.encode_prompts([prompt] * len(seeds))
+        uncond = self.encode_prompts([negative_prompt] * len(seeds)) if negative_prompt.strip() else None
+        ts = timestep_sequence(self.config.timesteps, steps, strength)
+        z = yield from inpainting.repaint(self, known, unknown, ts, seeds, sampler, eta, harmonize, strength >= 1,
+                                          cond, guidance, uncond, preview_every, decode=self.decode_latents)
+        return to_uint8(self.decode_latents(z))
+
 
 def build_latent_diffusion(config: LatentDiffusionConfig) -> LatentDiffusion:
     return LatentDiffusion(config)
@@ -258,7 +281,7 @@ register(ArchSpec(
     modality="image",
     config_cls=LatentDiffusionConfig,
     builder=build_latent_diffusion,
-    capabilities=frozenset({Capability.GENERATE}),
+    capabilities=frozenset({Capability.GENERATE, Capability.INPAINT}),
     trainer="trainers.images",
     description="Text-to-image latent diffusion: autoencoder, caption encoder, cross-attention UNet; "
                 "classifier-free guidance and negative prompts",
