@@ -31,7 +31,7 @@ DEMOS = [
     ("emoji-rbm", "rbm", ["--image-size", "28", "--color", "gray", "--steps", "3000"]),
     ("emoji-stylegan", "stylegan", ["--image-size", "32", "--color", "rgb"]),
     ("emoji-vae-gan", "vae-gan", ["--image-size", "32", "--color", "rgb"]),
-    ("digits-dcgan", "dcgan", ["--data", str(DIGITS), "--image-size", "32", "--color", "gray",
+    ("digits-dcgan", "dcgan", ["--data", str(DIGITS), "--image-size", "32", "--color", "gray", "--steps", "2000",
                                "--config", str(REPO / "build" / "demo-data" / "no-flips.toml")]),  # a mirrored 7 is no 7
     ("shapes-t2i", "latent-diffusion", ["--data", str(SHAPES)]),
 ]

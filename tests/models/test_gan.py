@@ -15,7 +15,7 @@ from genstudio.core.events import drive
 from genstudio.core.registry import get
 from genstudio.core.store import ModelStore, new_card
 from genstudio.models.augment import POLICIES, diff_augment, parse_policy
-from genstudio.models.gan import DCGAN, DCGANConfig, base_size
+from genstudio.models.gan import DCGAN, DCGANConfig, base_size, mode_seeking_penalty, paired_labels
 from tests.trainers.test_loop import train_in_process
 from tests.util import make_image_folder
 from trainers.loop import parameter_groups
@@ -181,6 +181,31 @@ def test_class_conditional_training_and_sampling(tmp_path):
         drive(model.sample(label=2))
     with pytest.raises(ValueError, match="class"):
         model.training_loss(torch.zeros(2, 3, 32, 32), torch.Generator(), phase="d")  # no labels
+
+
+def test_mode_seeking_pairs_share_a_class_and_rewards_images_far_apart():
+    labels = torch.tensor([3, 1, 4, 1, 5])
+    paired = paired_labels(labels)  # fake i and fake i + 3 share a class
+    assert paired.tolist() == [3, 1, 4, 3, 1]
+    z = torch.randn(4, 8)
+    near, far = torch.zeros(4, 1, 4, 4), torch.cat([torch.zeros(2, 1, 4, 4), torch.ones(2, 1, 4, 4)])
+    assert mode_seeking_penalty(far, z) < mode_seeking_penalty(near + 0.01 * far, z)
+    assert mode_seeking_penalty(near, z) > 1e4  # one image for every z: the largest penalty
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.1])
+def test_class_conditional_generator_loss_adds_the_mode_seeking_term(weight):
+    cfg = get("dcgan").model_config("tiny", {"classes": ("a", "b"), "mode_seeking": weight})
+    torch.manual_seed(0)
+    model = DCGAN(cfg)
+    x, labels = torch.zeros(4, 3, 32, 32), torch.tensor([0, 1, 1, 0])
+    loss, metrics = model.training_loss(x, torch.Generator().manual_seed(1), phase="g", labels=labels)
+    if weight:
+        assert loss.item() == pytest.approx(metrics["g_loss"] + weight * metrics["mode_seeking"], rel=1e-5)
+    else:
+        assert "mode_seeking" not in metrics and loss.item() == pytest.approx(metrics["g_loss"])
+    with pytest.raises(ValueError, match="mode_seeking"):
+        DCGANConfig(mode_seeking=-1)
 
 
 def test_an_unconditional_model_refuses_a_class():
