@@ -1,4 +1,5 @@
-"""The main window: a rail of canvases (Generate, Train, Library), menus, shortcuts, status bar.
+"""The main window: a rail of canvases (Generate, Inpaint, Translate, Train, Library), menus, shortcuts,
+status bar.
 
 It owns the shared state (settings, the model store, the registry once loaded) and keeps the
 canvases in step: a model that finishes training appears in the library and in Generate. torch is
@@ -28,7 +29,9 @@ from genstudio.core.paths import runs_dir
 from genstudio.core.registry import ArchSpec, Capability
 from genstudio.core.store import ModelStore
 from genstudio.ui.canvases.generate import GenerateCanvas
+from genstudio.ui.canvases.inpaint import InpaintCanvas
 from genstudio.ui.canvases.train import TrainCanvas
+from genstudio.ui.canvases.translate import TranslateCanvas
 from genstudio.ui.settings import Settings
 from genstudio.ui.theme import apply_theme
 from genstudio.ui.training_process import running_trainers
@@ -36,7 +39,7 @@ from genstudio.ui.widgets import dialogs
 from genstudio.ui.widgets.library_panel import LibraryPanel
 from genstudio.ui.workers import run_in_background
 
-CANVASES = ("Generate", "Train", "Library")
+CANVASES = ("Generate", "Inpaint", "Translate", "Train", "Library")
 
 
 def load_registry(device_choice: str) -> dict:
@@ -79,10 +82,12 @@ class MainWindow(QMainWindow):
         self.resize(1200, 760)
 
         self.generate = GenerateCanvas(self.settings)
+        self.inpaint = InpaintCanvas(self.settings)
+        self.translate = TranslateCanvas(self.settings)
         self.train = TrainCanvas(self.settings, self.store)
         self.library = LibraryPanel(self.store)
         self.stack = QStackedWidget()
-        for canvas in (self.generate, self.train, self.library):
+        for canvas in (self.generate, self.inpaint, self.translate, self.train, self.library):
             self.stack.addWidget(canvas)
         self.rail = QListWidget(objectName="rail")
         self.rail.setFixedWidth(120)
@@ -112,9 +117,11 @@ class MainWindow(QMainWindow):
 
     # -- wiring -----------------------------------------------------------------------------------
     def _connect(self) -> None:
-        self.jobs = {"generate": "", "train": ""}  # what each canvas is doing, for the status bar
-        self.generate.busy.connect(lambda text: self._job_status("generate", text))
-        self.generate.go_train.connect(lambda: self.show_canvas("Train"))
+        self.jobs = {"generate": "", "inpaint": "", "translate": "", "train": ""}  # for the status bar
+        for name in ("generate", "inpaint", "translate"):
+            canvas = getattr(self, name)
+            canvas.busy.connect(lambda text, n=name: self._job_status(n, text))
+            canvas.go_train.connect(lambda: self.show_canvas("Train"))
         self.train.busy.connect(lambda text: self._job_status("train", text))
         self.train.model_published.connect(self._model_published)
         self.library.changed.connect(lambda: self._sync_canvases(self.library.listing))
@@ -204,6 +211,9 @@ class MainWindow(QMainWindow):
             generators = [(m, self.specs[m.arch]) for m in models if m.arch in self.specs
                           and self.specs[m.arch].can(Capability.GENERATE) and self.specs[m.arch].modality == "image"]
             self.generate.set_models(generators)
+            known = [(m, self.specs[m.arch]) for m in models if m.arch in self.specs]
+            self.inpaint.set_models(known)  # each keeps the models that can do its job
+            self.translate.set_models(known)
         users = sum(not m.bundled for m in models)
         note = f"{users} of your models, {len(models) - users} bundled"
         if problems:
@@ -213,10 +223,15 @@ class MainWindow(QMainWindow):
     def _model_published(self, name: str) -> None:
         self.refresh_library()
         self.library.select(name)
-        self.generate.select_model(name)
+        for canvas in (self.generate, self.inpaint, self.translate):
+            canvas.select_model(name)
 
     def _use_model(self, name: str) -> None:
-        self.generate.select_model(name)
+        """Library ▸ Use: the first canvas that can run the model (a CycleGAN only translates)."""
+        for label, canvas in (("Generate", self.generate), ("Translate", self.translate), ("Inpaint", self.inpaint)):
+            if canvas.select_model(name):
+                self.show_canvas(label)
+                return
         self.show_canvas("Generate")
 
     def import_model(self) -> None:
@@ -287,7 +302,9 @@ class MainWindow(QMainWindow):
 
     def _shortcuts(self) -> None:
         dialogs.inform(self, "Keyboard shortcuts", "\n".join([
-            "Ctrl+1 / 2 / 3 — Generate, Train, Library", "Ctrl+Enter — Generate", "Esc — Cancel generation",
+            "Ctrl+1 … 5 — Generate, Inpaint, Translate, Train, Library", "Ctrl+Enter — Generate",
+            "Esc — Cancel generation", "Inpaint: Ctrl+Z / Ctrl+Shift+Z — undo / redo, Ctrl+V — paste a picture,",
+            "    B / E / R / L — brush, eraser, rectangle, lasso, [ / ] — brush size, Ctrl+0 — fit",
             "Ctrl+R — new random seed", "Ctrl+O — restore settings from a PNG", "Ctrl+I — import a model .zip",
             "Ctrl+E — export the selected model", "Ctrl+, — settings", "Ctrl+Shift+L — light / dark theme",
             "F5 — refresh the library", "Ctrl+Q — quit"]))
@@ -325,10 +342,13 @@ class MainWindow(QMainWindow):
                     self.train.stop_and_wait()
                 finally:
                     QApplication.restoreOverrideCursor()
-        if self.generate.is_busy():
-            self.generate.cancel()
+        busy = [c for c in (self.generate, self.inpaint, self.translate) if c.is_busy()]
+        for canvas in busy:
+            canvas.cancel()
+        if busy:
             QThreadPool.globalInstance().waitForDone(10_000)
         self.generate.save_choices()
+        self.inpaint.save_choices()
         self.settings.set("window/geometry", self.saveGeometry())
         self.settings.set("window/canvas", self.rail.currentRow())
         self.settings.sync()

@@ -23,7 +23,8 @@ def drop(widget, path):
 
 
 def test_rail_switches_canvases_and_the_status_bar_shows_the_device(window):
-    for i, canvas in enumerate((window.generate, window.train, window.library)):
+    canvases = (window.generate, window.inpaint, window.translate, window.train, window.library)
+    for i, canvas in enumerate(canvases):
         window.rail.setCurrentRow(i)
         assert window.stack.currentWidget() is canvas
     assert window.device_label.text().startswith("Device: CPU")
@@ -37,6 +38,8 @@ def test_a_model_saved_elsewhere_appears_everywhere_on_refresh(window):
     assert window.generate.model_box.findData("mine") >= 0
     window.train.arch_box.setCurrentIndex(window.train.arch_box.findData("ddpm"))
     assert window.train.from_box.findData("mine") >= 0  # can fine-tune from it
+    assert window.inpaint.model_box.findData("mine") >= 0  # a DDPM inpaints
+    assert window.translate.model_box.findData("mine") < 0  # and does not translate
 
 
 def test_a_damaged_model_folder_is_reported_not_fatal(window):
