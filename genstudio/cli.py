@@ -13,7 +13,7 @@ from pathlib import Path
 from genstudio import __version__
 from genstudio.core.errors import GenStudioError
 
-COMMANDS = ("archs", "models", "train", "generate", "devices", "selftest", "gui")
+COMMANDS = ("archs", "models", "train", "generate", "inpaint", "translate", "devices", "selftest", "gui")
 
 
 def cmd_archs(args) -> int:
@@ -172,6 +172,138 @@ def warn_unknown_words(card: dict, prompt: str) -> None:
         print(f"note: not in this model's vocabulary (ignored): {', '.join(dict.fromkeys(unknown))}", file=sys.stderr)
 
 
+def cmd_inpaint(args) -> int:
+    import numpy as np
+    from PIL import Image
+    from tqdm import tqdm
+
+    from genstudio.core.devices import describe, resolve_device, set_threads
+    from genstudio.core.events import drive
+    from genstudio.core.store import ModelStore
+    from genstudio.tasks.images import save_png
+    from genstudio.tasks.inpaint import InpaintRequest, inpaint, normalise_outpaint
+
+    given = {k: v for k, v in (("n", args.n), ("seed", args.seed), ("steps", args.steps), ("strength", args.strength),
+                               ("harmonize", args.harmonize), ("feather", args.feather), ("prompt", args.prompt),
+                               ("negative_prompt", args.negative_prompt), ("guidance", args.guidance))
+             if v is not None}
+    request = InpaintRequest(args.model, outpaint=normalise_outpaint(parse_outpaint(args.outpaint)), **given)
+    card = ModelStore().get(request.model).card  # a missing model is reported before any progress bar is drawn
+    if args.class_name is not None:
+        request.label = class_index(card, args.class_name)
+    warn_unknown_words(card, request.prompt)
+    image = read_picture(args.image)
+    if args.mask:
+        mask = read_mask(args.mask, image.shape[:2])
+    elif request.outpaint:
+        mask = np.zeros(image.shape[:2], np.uint8)  # the new area alone
+    else:
+        raise GenStudioError("Give a --mask MASK.png (white = repaint) or --outpaint SIDE:PIXELS.")
+    set_threads(args.threads)
+    device = resolve_device(args.device)
+    out = Path(args.output or f"{Path(args.image).stem}-inpainted.png")
+    bar = tqdm(total=request.steps, unit="step", desc=f"{request.model} ×{request.n} on {describe(device)}",
+               dynamic_ncols=True)
+
+    def on_event(event):
+        if event.type == "progress":
+            bar.total = event.total
+            bar.update(event.step - bar.n)
+
+    try:
+        result = drive(inpaint(request, image, mask, device), on_event)
+    finally:
+        bar.close()
+    for i, candidate in enumerate(result.candidates):
+        path = out if request.n == 1 else out.with_name(f"{out.stem}-{i + 1}{out.suffix or '.png'}")
+        save_png(Image.fromarray(candidate), path, result.image_params(i))
+        print(path)
+    return 0
+
+
+def parse_outpaint(values: list[str] | None) -> dict[str, int]:
+    """``["left:128", "up:64,right:32"]`` -> ``{"left": 128, "up": 64, "right": 32}``."""
+    sides: dict[str, int] = {}
+    for item in ",".join(values or []).split(","):
+        if not item.strip():
+            continue
+        side, sep, amount = (part.strip() for part in item.partition(":"))
+        if not sep or not amount.isdigit():
+            raise GenStudioError(f"--outpaint takes SIDE:PIXELS with SIDE left, right, up or down (e.g. left:128); "
+                                 f"got '{item.strip()}'.")
+        if side.lower() in sides:
+            raise GenStudioError(f"--outpaint names '{side}' twice.")
+        sides[side.lower()] = int(amount)
+    return sides
+
+
+def read_picture(path: str):
+    from genstudio.core.data.images import load_image
+
+    if not Path(path).is_file():
+        raise GenStudioError(f"No such image: '{path}'.")
+    try:
+        return load_image(path)
+    except ValueError as err:
+        raise GenStudioError(f"Cannot read '{path}': {err}.") from None
+
+
+def read_mask(path: str, shape: tuple[int, int]):
+    """A mask file of any mode as H×W uint8 (white = repaint; transparent counts as black), the image's size."""
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(path) as img:
+            img = ImageOps.exif_transpose(img)
+            if "A" in img.getbands() or "transparency" in img.info:
+                rgba = img.convert("RGBA")
+                img = Image.alpha_composite(Image.new("RGBA", rgba.size, (0, 0, 0, 255)), rgba)
+            mask = np.array(img.convert("L"))
+    except FileNotFoundError:
+        raise GenStudioError(f"No such mask: '{path}'.") from None
+    except (OSError, SyntaxError, ValueError) as err:
+        raise GenStudioError(f"Cannot read the mask '{path}' ({err}).") from None
+    if mask.shape != shape:
+        raise GenStudioError(f"The mask is {mask.shape[1]}×{mask.shape[0]} pixels but the image is "
+                             f"{shape[1]}×{shape[0]}: they must be the same size.")
+    return mask
+
+
+def cmd_translate(args) -> int:
+    from tqdm import tqdm
+
+    from genstudio.core.devices import describe, resolve_device, set_threads
+    from genstudio.core.events import drive
+    from genstudio.core.store import ModelStore
+    from genstudio.tasks.translate import TranslateRequest, translate_files
+
+    request = TranslateRequest(args.model, direction=args.direction, inputs=list(args.inputs), output_dir=args.output,
+                               tile=args.tile, overlap=args.overlap)
+    ModelStore().get(request.model)  # a missing model is reported before any progress bar is drawn
+    set_threads(args.threads)
+    device = resolve_device(args.device)
+    bars = []  # drawn at the first file count, once the request has passed its checks
+
+    def on_event(event):
+        if event.type == "progress" and event.stage == "translate":
+            if not bars:
+                bars.append(tqdm(total=event.total, unit="image", dynamic_ncols=True,
+                                 desc=f"{request.model} {request.direction} on {describe(device)}"))
+            bars[0].update(event.step - bars[0].n)
+
+    try:
+        report = drive(translate_files(request, device), on_event)
+    finally:
+        for bar in bars:
+            bar.close()
+    print(f"Wrote {len(report.written)} image(s) to {request.output_dir}")
+    if report.skipped:
+        listed = "; ".join(f"{path} ({reason})" for path, reason in report.skipped)
+        print(f"Skipped {len(report.skipped)} file(s): {listed}", file=sys.stderr)
+    return 0 if report.written else 1
+
+
 def cmd_devices(args) -> int:
     from genstudio.core.devices import available_devices, describe, onnx_providers, resolve_device
 
@@ -234,6 +366,47 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--device", default="auto")
     g.add_argument("--threads", type=int, default=0)
     g.set_defaults(func=cmd_generate)
+
+    i = sub.add_parser("inpaint", help="repaint the masked part of an image, or extend it (outpaint)",
+                       description="Repaint where MASK is white, with a model that can inpaint. With -n N > 1 the "
+                       "candidates go to OUT-1.png ... OUT-N.png (candidate k uses seed + k - 1).")
+    i.add_argument("image", metavar="IMAGE", help="the picture to repaint or extend (any size)")
+    i.add_argument("--model", "-m", required=True)
+    i.add_argument("--mask", metavar="MASK.png", help="white = repaint, black = keep; the image's size (any mode)")
+    i.add_argument("--outpaint", action="append", metavar="SIDE:PIXELS",
+                   help="extend the canvas and fill the new area: left, right, up or down, e.g. left:128; "
+                        "repeat it or give a comma list (left:64,down:32); without --mask only the new area is painted")
+    i.add_argument("-n", type=int, default=1,
+                   help="candidates (default 1; more are written as OUT-1.png, OUT-2.png ...)")
+    i.add_argument("--seed", type=int, help="candidate i uses seed + i (default 0)")
+    i.add_argument("--steps", type=int, help="sampling steps, or the VAE's optimisation steps (default 25)")
+    i.add_argument("--strength", type=float, help="1 repaints from scratch (default); lower keeps more of the original")
+    i.add_argument("--harmonize", type=int, help="diffusion: resampling passes per step (default 2)")
+    i.add_argument("--feather", type=int, help="blend width outside the mask in pixels (default 8)")
+    i.add_argument("--prompt", help="text-to-image models: what to draw")
+    i.add_argument("--negative-prompt", help="text-to-image models: what guidance steers away from")
+    i.add_argument("--guidance", type=float, help="classifier-free guidance scale (default 3)")
+    i.add_argument("--class", dest="class_name", metavar="NAME", help="class-conditional models: the class to draw")
+    i.add_argument("-o", "--output", help="output PNG (default IMAGE-inpainted.png)")
+    i.add_argument("--device", default="auto")
+    i.add_argument("--threads", type=int, default=0)
+    i.set_defaults(func=cmd_inpaint)
+
+    t = sub.add_parser("translate", help="translate images between a model's two domains (A→B or B→A)",
+                       description="Translate image files, or every image in folders, with a model trained on two "
+                                   "folders (cyclegan). Images of any size; large ones go in blended tiles. "
+                                   "Unreadable files are skipped and listed at the end.")
+    t.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders (searched recursively)")
+    t.add_argument("--model", "-m", required=True)
+    t.add_argument("--direction", choices=("a2b", "b2a"), default="a2b",
+                   help="a2b: from the first training folder's kind to the second's (default); b2a: back")
+    t.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the <name>_a2b.png results")
+    t.add_argument("--tile", type=int, default=0, help="tile side in pixels for large images (default: 1024, or twice the model's "
+                   "training size if that is larger); smaller tiles use less memory")
+    t.add_argument("--overlap", type=int, default=32, help="pixels over which neighbouring tiles are blended")
+    t.add_argument("--device", default="auto")
+    t.add_argument("--threads", type=int, default=0)
+    t.set_defaults(func=cmd_translate)
 
     sub.add_parser("devices", help="show compute devices").set_defaults(func=cmd_devices)
     sub.add_parser("selftest", help="check the installation end to end, headless").set_defaults(func=cmd_selftest)

@@ -35,16 +35,24 @@ def _check_bundled_models() -> str:
 
 
 def _check_architectures() -> str:
-    """Every registered architecture builds its tiny preset and samples (proves the bundle has them)."""
+    """Every registered architecture builds its tiny preset and samples, or translates (proves the
+    bundle has them)."""
     import torch
 
     from genstudio.core.events import drive
-    from genstudio.core.registry import specs
+    from genstudio.core.registry import Capability, specs
 
     names = []
     for spec in specs():
         torch.manual_seed(0)
         model = spec.build(spec.model_config("tiny")).eval()
+        if not spec.can(Capability.GENERATE):  # a translator (CycleGAN): one image through A→B
+            with torch.inference_mode():
+                out = model.translate(torch.zeros(1, model.config.channels, 32, 32), "a2b")
+            if out.shape != (1, model.config.channels, 32, 32):
+                raise RuntimeError(f"{spec.name} translated to {tuple(out.shape)}")
+            names.append(spec.name)
+            continue
         options = {"steps": 2} if "steps" in spec.sampler_options else {}
         images = drive(model.sample(n=1, seed=0, **options))
         if images.shape[0] != 1 or images.dtype != np.uint8:

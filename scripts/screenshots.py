@@ -207,6 +207,76 @@ def shoot_caption_report(app, window, theme):
     save(window, "train-captions", theme)
 
 
+def emoji_sheet(size: int = 96):
+    """Six bundled emoji on white, three by two: a picture for the Inpaint canvas."""
+    import numpy as np
+    from PIL import Image
+
+    files = sorted(EMOJI.glob("*.png"))[10:16]
+    tiles = []
+    for path in files:
+        rgba = Image.open(path).convert("RGBA").resize((size, size), Image.Resampling.LANCZOS)
+        tiles.append(np.asarray(Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")))
+    return np.concatenate([np.concatenate(tiles[:3], 1), np.concatenate(tiles[3:], 1)], 0)
+
+
+def shoot_inpaint(app, window):
+    """The Inpaint canvas: the starter model repaints one emoji of a sheet; four candidates, one previewed."""
+    import numpy as np
+
+    from genstudio.ui.widgets.mask_ops import fill_polygon
+
+    canvas = getattr(window, "inpaint", None)
+    if canvas is None:
+        print("this window has no Inpaint canvas: its screenshot is skipped")
+        return
+    window.set_theme("light")
+    window.show_canvas("Inpaint")
+    canvas.select_model("starter-emoji")
+    canvas.load_picture(emoji_sheet(), "emoji-sheet.png")
+    mask = np.zeros((192, 288), np.uint8)
+    fill_polygon(mask, [(104, 6), (186, 8), (190, 90), (100, 92)], 255)  # around the top middle emoji
+    canvas.editor.set_mask(mask)
+    canvas.count_box.setValue(4)
+    canvas.seed_box.setValue(3)
+    canvas.steps_box.setValue(25)
+    canvas.inpaint()
+    wait(app, lambda: canvas.worker is None, what="inpainting")
+    canvas.candidates.pick(1)
+    for theme in ("light", "dark"):
+        window.set_theme(theme)
+        settle(app, 1.0)
+        save(window, "inpaint", theme)
+
+
+def shoot_translate(app, window, theme):
+    """The Translate canvas: a picture and its translation under the swipe divider. Needs a model that
+    translates (a CycleGAN demo model in build/demo-home) and the canvas in the window."""
+    from PIL import Image
+
+    from genstudio.core.data.images import load_image
+    from genstudio.core.registry import Capability, get
+
+    canvas = getattr(window, "translate", None)
+    translators = [m.name for m in ModelStore().list()[0] if get(m.arch).can(Capability.TRANSLATE)]
+    if canvas is None or not translators:
+        print("no translation model in the demo models (or no Translate canvas): translate screen skipped")
+        return
+    window.show_canvas("Translate")
+    canvas.select_model(translators[0])
+    pictures = Path(os.environ["GENSTUDIO_HOME"]) / "translate-inputs"
+    pictures.mkdir(exist_ok=True)
+    for name in sorted(p.name for p in EMOJI.glob("*.png"))[100:104]:  # enlarged: bigger than a tile
+        picture = Image.fromarray(load_image(EMOJI / name))  # transparency on white
+        picture.resize((384, 384), Image.Resampling.LANCZOS).save(pictures / name)
+    canvas.add_inputs([str(pictures)])
+    wait(app, lambda: canvas.worker is None and canvas.shown is not None, what="translation")
+    canvas.set_mode("swipe")
+    canvas.compare.set_divider(0.5)
+    settle(app, 1.0)
+    save(window, "translate", theme)
+
+
 def main() -> int:
     demos = install_demo_models()
     app = QApplication(sys.argv[:1])
@@ -233,6 +303,8 @@ def main() -> int:
         shoot_conditioned(app, window, demos, theme)
     window.set_theme("light")
     shoot_caption_report(app, window, "light")
+    shoot_translate(app, window, "light")
+    shoot_inpaint(app, window)
 
     # Train: fine-tune the starter on the bundled emoji for a few steps, with previews.
     window.set_theme("light")

@@ -12,6 +12,7 @@ from genstudio.core import config as configlib
 from genstudio.core.events import Progress, drive
 from genstudio.core.registry import Capability, specs
 from genstudio.core.store import ModelStore, new_card
+from genstudio.models.common import to_uint8
 
 SPECS = specs()
 
@@ -47,6 +48,8 @@ def test_tiny_build_train_sample_save_load(spec, tmp_path):
     for step in range(2):
         for phase in getattr(model, "training_phases", None) or (None,):  # GANs: D then G
             extra = {} if phase is None else {"phase": phase, "step": step}
+            if spec.can(Capability.TRANSLATE):  # two domains: a batch of B beside x, A's
+                extra = {"phase": phase, "x_b": batch.flip(0)}
             loss, metrics = model.training_loss(batch, gen, **extra)
             assert torch.isfinite(loss) and "loss" in metrics
             loss.backward()
@@ -54,8 +57,11 @@ def test_tiny_build_train_sample_save_load(spec, tmp_path):
             opt.zero_grad()
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
 
-    # sampling: a generator of progress events returning uint8 images of the right shape
     model.eval()
+    if not spec.can(Capability.GENERATE):  # a translator has no sampler: its outputs are translations
+        check_translation_round_trip(spec, model, batch, tmp_path)
+        return
+    # sampling: a generator of progress events returning uint8 images of the right shape
     events = []
     options = fast_options(spec)
     images = drive(model.sample(n=2, seed=3, **options), events.append)
@@ -78,6 +84,18 @@ def test_tiny_build_train_sample_save_load(spec, tmp_path):
     assert np.array_equal(drive(again.sample(n=2, seed=3, **options)), images)
     # image i of a grid is the same image generated alone with seed + i
     assert np.array_equal(drive(again.sample(n=1, seed=4, **options))[0], images[1])
+
+
+def check_translation_round_trip(spec, model, batch: torch.Tensor, tmp_path) -> None:
+    with torch.no_grad():
+        out = model.translate(batch, "a2b")
+        assert out.shape == batch.shape and out.min() >= -1 and out.max() <= 1
+        store = ModelStore(tmp_path / "models", bundled=tmp_path / "none")
+        store.save(new_card("rt", spec.name, configlib.to_dict(model.config), steps=2), model.state_dict())
+        card, tensors = store.load("rt")
+        again = spec.build(spec.config_from(card["config"]))
+        again.load_state_dict(tensors)
+        assert torch.equal(again.eval().translate(batch, "a2b"), out)
 
 
 def fast_options(spec) -> dict:
@@ -116,3 +134,13 @@ def test_declared_capabilities_have_their_methods(spec):
             scores, maps = model.anomaly_map(x)
             assert scores.shape == (2,) and maps.shape == (2, size, size)
             assert torch.all(torch.isfinite(scores)) and torch.all(torch.isfinite(maps))
+        if spec.can(Capability.TRANSLATE):  # fully convolutional: any sides that are multiples of 4
+            wide = torch.rand(1, c, size + 4, 2 * size) * 2 - 1
+            for direction in ("a2b", "b2a"):
+                out = model.translate(wide, direction)
+                assert out.shape == wide.shape and out.min() >= -1 and out.max() <= 1
+        if spec.can(Capability.INPAINT):  # the inpaint task's interface (tests/models/test_inpainting.py)
+            image, mask = to_uint8(x)[0], np.zeros((size, size), np.float32)
+            mask[: size // 2] = 1
+            out = drive(model.inpaint(image, mask, n=2, seed=1, steps=2, strength=1.0, preview_every=0, seeds=None))
+            assert out.shape == (2, size, size, c) and out.dtype == np.uint8

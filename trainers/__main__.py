@@ -1,4 +1,5 @@
-"""``python -m trainers ARCH --data DIR --name NAME ...``: train one model into the library.
+"""``python -m trainers ARCH --data DIR --name NAME ...``: train one model into the library (an
+architecture that translates between two folders takes ``--data-a DIR --data-b DIR`` instead).
 
 With ``--events`` only JSON-Lines events go to stdout (the app runs trainers this way, as a child
 process, and reads them); otherwise a tqdm bar. SIGTERM, Ctrl-C, or a ``stop`` line on stdin saves a
@@ -28,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m trainers", description="Train a GenStudio model.")
     p.add_argument("arch", help="architecture name (see `genstudio archs`)")
     p.add_argument("--data", help="folder of training data (not needed with --resume)")
+    p.add_argument("--data-a", metavar="DIR", help="two-domain architectures (cyclegan): the domain A folder")
+    p.add_argument("--data-b", metavar="DIR", help="two-domain architectures (cyclegan): the domain B folder")
     p.add_argument("--name", required=True, help="name of the model in the library")
     p.add_argument("--preset", default="small", help="tiny, small or medium (default: small)")
     p.add_argument("--config", metavar="FILE.toml", help="[model] and [train] settings over the preset")
@@ -134,7 +137,7 @@ def make_job(args):
     from genstudio.core.devices import resolve_device, set_threads
     from genstudio.core.errors import CheckpointError, ConfigError, ModelFileError
     from genstudio.core.paths import runs_dir
-    from genstudio.core.registry import get
+    from genstudio.core.registry import Capability, get
     from genstudio.core.store import ModelStore, check_name
     from trainers import checkpoint
     from trainers.loop import TrainConfig, TrainJob
@@ -149,6 +152,7 @@ def make_job(args):
     job_kwargs = {"spec": spec, "name": name, "device": device, "store": store, "preset": args.preset,
                   "from_model": args.from_model}
     found = checkpoint.find(runs_dir() / name / "checkpoint")
+    data, data_b = data_folders(args, spec)
     if args.resume:
         if found is None:
             raise CheckpointError(f"There is no checkpoint to resume for '{name}'. Start it without --resume.")
@@ -158,10 +162,12 @@ def make_job(args):
         train = configlib.from_dict(TrainConfig, {**meta["train_config"], **overrides}, what="training setting")
         model_config = spec.config_from(meta["model_config"])
         return TrainJob(**{**job_kwargs, "preset": meta["preset"], "from_model": meta.get("from_model")},
-                        model_config=model_config, train=train, data_dir=args.data or meta["data_dir"],
-                        resume=True)
-    if not args.data:
-        raise ConfigError("Give the training folder with --data DIR.")
+                        model_config=model_config, train=train, data_dir=data or meta["data_dir"],
+                        data_dir_b=data_b or meta.get("data_dir_b"), resume=True)
+    two_domains = spec.can(Capability.TRANSLATE)
+    if not data or (two_domains and not data_b):
+        raise ConfigError("Give both training folders with --data-a DIR and --data-b DIR." if two_domains
+                          else "Give the training folder with --data DIR.")
     if not args.overwrite and (found is not None or store.exists(name)):
         raise ModelFileError(f"A model or training run named '{name}' already exists. Use --resume to "
                              "continue it, --overwrite to start again, or choose another name.")
@@ -183,7 +189,24 @@ def make_job(args):
         import shutil
 
         shutil.rmtree(runs_dir() / name, ignore_errors=True)
-    return TrainJob(**job_kwargs, model_config=model_config, train=train, data_dir=args.data)
+    return TrainJob(**job_kwargs, model_config=model_config, train=train, data_dir=data, data_dir_b=data_b)
+
+
+def data_folders(args, spec) -> tuple[str | None, str | None]:
+    """(training folder, domain B folder): ``--data``, or ``--data-a`` and ``--data-b`` for an
+    architecture that translates between two folders; a ConfigError for the wrong kind."""
+    from genstudio.core.errors import ConfigError
+    from genstudio.core.registry import Capability
+
+    if spec.can(Capability.TRANSLATE):
+        if args.data:
+            raise ConfigError(f"'{spec.name}' learns from two folders: give --data-a DIR (domain A) and "
+                              "--data-b DIR (domain B) instead of --data.")
+        return args.data_a, args.data_b
+    if args.data_a or args.data_b:
+        raise ConfigError(f"'{spec.name}' learns from one folder: give --data DIR (--data-a and --data-b are "
+                          "for architectures that translate between two folders, such as cyclegan).")
+    return args.data, None
 
 
 def image_shape_overrides(args, spec, custom_model: dict) -> dict:
@@ -197,7 +220,8 @@ def image_shape_overrides(args, spec, custom_model: dict) -> dict:
         shape["image_size"] = args.image_size
     if args.color == "auto":
         if spec.has_setting("channels") and "channels" not in custom_model and not args.from_model:
-            shape["channels"] = 1 if folder_is_grayscale(args.data) else 3
+            folders = [f for f in (args.data, args.data_a, args.data_b) if f]
+            shape["channels"] = 1 if all(folder_is_grayscale(f) for f in folders) else 3
     else:
         shape["channels"] = 3 if args.color == "rgb" else 1
     missing = sorted(name for name in shape if not spec.has_setting(name))

@@ -1,17 +1,19 @@
 """The one training loop every architecture uses.
 
-AdamW, linear warmup then cosine decay, gradient clipping, an EMA copy of the weights, mixed
-precision on CUDA, gradient accumulation; checkpoints every N steps and on stop; previews every N
-steps; exact resume. The loop does no printing: it ``emit``s events (core/events.py), and the
-front-end (``trainers.__main__``) turns them into JSON Lines or a tqdm bar. Data order is a pure
-function of (seed, epoch), so resuming needs only the count of samples consumed.
+AdamW, linear warmup then cosine decay (or CycleGAN's linear decay to zero), gradient clipping, an
+EMA copy of the weights, mixed precision on CUDA, gradient accumulation; checkpoints every N steps
+and on stop; previews every N steps; exact resume. The loop does no printing: it ``emit``s events
+(core/events.py), and the front-end (``trainers.__main__``) turns them into JSON Lines or a tqdm
+bar. Data order is a pure function of (seed, epoch), so resuming needs only the count of samples
+consumed.
 
 Batches come from the family module (``make_batch``) as images, or as (images, conditioning) where
-the data carries class ``labels`` or caption ``tokens``; conditioning goes to ``training_loss`` as
-keyword arguments, and so does ``step`` where ``training_loss`` takes it (a model trained in stages
-knows which one it is in). A model with ``training_phases`` (a GAN: ``("d", "g")``) gets one optimizer step
-per phase on the same batches, called as ``training_loss(x, generator, phase=..., step=...)``; each
-phase moves only the parameter groups its ``optimizer_groups()`` assigns to it.
+the data carries class ``labels``, caption ``tokens`` or, for two-domain models (CycleGAN), a batch
+``x_b`` of the second folder; conditioning goes to ``training_loss`` as keyword arguments, and so
+does ``step`` where ``training_loss`` takes it (a model trained in stages knows which one it is in).
+A model with ``training_phases`` (a GAN: ``("d", "g")``) gets one optimizer step per phase on the
+same batches, called as ``training_loss(x, generator, phase=..., step=...)``; each phase moves only
+the parameter groups its ``optimizer_groups()`` assigns to it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from trainers import checkpoint
 from trainers.quality import QualityCheck
 
 PREVIEW_SEED = 1234  # fixed so successive previews show the same images improving
+SCHEDULES = ("cosine", "linear-decay")
 
 
 @dataclass
@@ -53,6 +56,8 @@ class TrainConfig:
     betas: tuple[float, ...] = (0.9, 0.999)
     warmup_steps: int = 200
     min_lr_ratio: float = 0.1  # cosine decays to lr * this
+    schedule: str = "cosine"  # after warmup: "cosine" to lr * min_lr_ratio, or "linear-decay": lr for the
+    # first half of the steps, then linearly to zero (CycleGAN's)
     grad_clip: float = 1.0  # max global grad norm (0 = off)
     ema_decay: float = 0.999
     grad_accum: int = 1  # micro-batches per optimizer step
@@ -66,6 +71,10 @@ class TrainConfig:
     quality_train_limit: int = 2000  # training images the quality check compares with (a fixed subset; 0 = all)
     quality_encoder_steps: int = 200  # training steps of its feature encoder (~25 s on a CPU core at 2,000 images)
 
+    def __post_init__(self):
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+
 
 @dataclass
 class TrainJob:
@@ -75,12 +84,13 @@ class TrainJob:
     name: str
     model_config: Any
     train: TrainConfig
-    data_dir: str
+    data_dir: str  # the training folder (domain A's for two-domain architectures)
     device: Any  # torch.device
     resume: bool = False
     from_model: str | None = None
     preset: str = "small"
     store: ModelStore = field(default_factory=ModelStore)
+    data_dir_b: str | None = None  # domain B's folder, for architectures that translate between two
 
     @property
     def run_dir(self) -> Path:
@@ -110,6 +120,9 @@ class StopFlag:
 def lr_at(step: int, cfg: TrainConfig) -> float:
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
+    if cfg.schedule == "linear-decay":
+        half = cfg.steps // 2
+        return cfg.lr * min(1.0, max(0.0, (cfg.steps - step) / max(1, cfg.steps - half)))
     span = max(1, cfg.steps - cfg.warmup_steps)
     progress = min(1.0, (step - cfg.warmup_steps) / span)
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
@@ -299,6 +312,7 @@ class Trainer:
         job = self.job
         meta = {"arch": job.spec.name, "name": job.name, "step": step, "consumed": stream.consumed,
                 "elapsed_s": round(elapsed, 2), "preset": job.preset, "data_dir": job.data_dir,
+                "data_dir_b": job.data_dir_b,
                 "from_model": job.from_model, "model_config": configlib.to_dict(job.model_config),
                 "train_config": configlib.to_dict(self.cfg), "data": self.report.summary()}
         checkpoint.save(folder, model=model, ema=ema, optimizer=optimizer, noise_generator=noise, meta=meta)
@@ -311,7 +325,8 @@ class Trainer:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"step_{step:07d}.png"
         path.write_bytes(grid_png(self._sample_grid(ema)))
-        self.emit(Preview(step, path=str(path), caption=f"EMA samples at step {step}"))
+        kind = "EMA samples" if self.cfg.ema_decay > 0 else "Samples"
+        self.emit(Preview(step, path=str(path), caption=f"{kind} at step {step}"))
         if self.cfg.quality_samples > 0:
             if self.quality is None:
                 self.quality = QualityCheck(self.job.run_dir, self.data, self.family, self.cfg, self.device, self.emit)

@@ -113,6 +113,7 @@ FAMILY_MODULES = (
     "genstudio.models.ebm",
     "genstudio.models.gan",
     "genstudio.models.stylegan",
+    "genstudio.models.cyclegan",
     "genstudio.models.hybrid",
     "genstudio.models.dit",
     "genstudio.models.latent_diffusion",

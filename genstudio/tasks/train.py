@@ -20,7 +20,9 @@ THUMBNAILS = 12
 class TrainRequest:
     arch: str
     name: str
-    data: str | None = None
+    data: str | None = None  # the image folder; domain A's for two-domain architectures
+    data_b: str | None = None  # domain B's folder (architectures that translate between two domains)
+    two_domains: bool = False  # the architecture trains on two folders: --data-a and --data-b, not --data
     preset: str = "small"
     steps: int | None = None
     preview_every: int | None = None  # None: the preset's
@@ -43,9 +45,7 @@ class TrainRequest:
             args += ["--preview-every", str(self.preview_every)]
         if self.resume:
             return [*args, "--resume"]
-        if not self.data:
-            raise DatasetError("Choose a folder of training images first.")
-        args += ["--data", self.data, "--preset", self.preset]
+        args += [*self.data_args(), "--preset", self.preset]
         if self.image_size and not self.from_model:
             args += ["--image-size", str(self.image_size)]
         if self.color and not self.from_model:
@@ -55,6 +55,19 @@ class TrainRequest:
         if self.overwrite:
             args.append("--overwrite")
         return args
+
+    def data_args(self) -> list[str]:
+        """``--data DIR``, or ``--data-a A --data-b B`` for two domains; a DatasetError says what is missing."""
+        if not self.two_domains:
+            if not self.data:
+                raise DatasetError("Choose a folder of training images first.")
+            return ["--data", self.data]
+        missing = [side for side, folder in (("A", self.data), ("B", self.data_b)) if not folder]
+        if missing:
+            raise DatasetError(f"Choose the domain {' and '.join(missing)} folder{'s' if len(missing) > 1 else ''} "
+                               "first: this model learns to turn images of one folder into the style of the other, "
+                               "so it needs both.")
+        return ["--data-a", self.data, "--data-b", self.data_b]
 
 
 @dataclass

@@ -304,7 +304,8 @@ class MainWindow(QMainWindow):
         dialogs.inform(self, "Keyboard shortcuts", "\n".join([
             "Ctrl+1 … 5 — Generate, Inpaint, Translate, Train, Library", "Ctrl+Enter — Generate",
             "Esc — Cancel generation", "Inpaint: Ctrl+Z / Ctrl+Shift+Z — undo / redo, Ctrl+V — paste a picture,",
-            "    B / E / R / L — brush, eraser, rectangle, lasso, [ / ] — brush size, Ctrl+0 — fit",
+            "    B / E / R / L — brush, eraser, rectangle, lasso, [ / ] — brush size, Ctrl+Shift+I — invert mask,",
+            "    Ctrl+0 — fit, Delete — clear mask",
             "Ctrl+R — new random seed", "Ctrl+O — restore settings from a PNG", "Ctrl+I — import a model .zip",
             "Ctrl+E — export the selected model", "Ctrl+, — settings", "Ctrl+Shift+L — light / dark theme",
             "F5 — refresh the library", "Ctrl+Q — quit"]))

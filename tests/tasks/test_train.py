@@ -36,3 +36,19 @@ def test_scan_reports_usable_and_skipped_files_at_the_training_size(tmp_path):
 def test_scan_of_an_empty_folder_says_so(tmp_path):
     with pytest.raises(DatasetError, match="no image files"):
         scan_dataset(get("ddpm"), "tiny", tmp_path)
+
+
+def test_a_two_domain_run_passes_both_folders_and_its_resume_needs_none():
+    new = TrainRequest("cyclegan", "horse2zebra", data="/horses", data_b="/zebras", two_domains=True, preset="tiny")
+    assert new.args() == ["cyclegan", "--name", "horse2zebra", "--device", "auto", "--data-a", "/horses",
+                          "--data-b", "/zebras", "--preset", "tiny"]
+    resume = TrainRequest("cyclegan", "horse2zebra", two_domains=True, resume=True)
+    assert resume.args() == ["cyclegan", "--name", "horse2zebra", "--device", "auto", "--resume"]
+
+
+@pytest.mark.parametrize(("a", "b", "missing"), [("/horses", None, "domain B folder first"),
+                                                  (None, "/zebras", "domain A folder first"),
+                                                  (None, None, "domain A and B folders first")])
+def test_a_two_domain_run_without_both_folders_says_which_is_missing(a, b, missing):
+    with pytest.raises(DatasetError, match=missing):
+        TrainRequest("cyclegan", "h2z", data=a, data_b=b, two_domains=True).args()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from genstudio.core.registry import specs
+from genstudio.core.registry import Capability, specs
 from genstudio.core.store import ModelStore
 from tests.trainers.test_loop import train_in_process
 from tests.util import make_image_folder
@@ -15,16 +15,19 @@ IMAGE_SPECS = [s for s in specs() if s.modality == "image" and s.trainer]
 
 @pytest.mark.parametrize("spec", IMAGE_SPECS, ids=lambda s: s.name)
 def test_a_few_steps_from_the_cli_entry_point_publish_a_model(spec, tmp_path):
-    data = make_image_folder(tmp_path / "data", n=6)
-    code, events = train_in_process(tmp_path / "home", [spec.name, "--preset", "tiny", "--device", "cpu",
-                                                        "--data", str(data), "--name", "m", "--steps", "3",
-                                                        "--preview-every", "3"])
+    data = ["--data", str(make_image_folder(tmp_path / "data", n=6))]
+    if spec.can(Capability.TRANSLATE):  # two domains, one folder each (the loop runs over A's 6 images)
+        data = ["--data-a", str(make_image_folder(tmp_path / "a", n=6)),
+                "--data-b", str(make_image_folder(tmp_path / "b", n=5, seed=1))]
+    code, events = train_in_process(tmp_path / "home", [spec.name, "--preset", "tiny", "--device", "cpu", *data,
+                                                        "--name", "m", "--steps", "3", "--preview-every", "3"])
     assert code == 0, [e for e in events if e.type == "failed"]
     assert [e.type for e in events if e.type == "preview"] == ["preview"]
     done = events[-1]
     assert done.type == "done" and done.steps == 3
     card, tensors = ModelStore().load("m")
-    assert card["arch"] == spec.name and card["data"]["images"] == 6 and tensors
+    images = card["data"].get("images_a", card["data"]["images"])
+    assert card["arch"] == spec.name and images == 6 and tensors
 
 
 def test_colour_follows_the_folder_unless_chosen(tmp_path):

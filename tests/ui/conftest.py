@@ -20,7 +20,7 @@ def answers(monkeypatch):
     got.warnings, got.replies = [], {}
     monkeypatch.setattr(dialogs, "warn", lambda parent, title, text: got.warnings.append((title, text)))
     monkeypatch.setattr(dialogs, "inform", lambda parent, title, text: None)
-    for name in ("confirm", "choose", "ask_text", "open_file", "save_file", "open_folder"):
+    for name in ("confirm", "choose", "ask_text", "open_file", "open_files", "save_file", "open_folder"):
         monkeypatch.setattr(dialogs, name, lambda *a, _n=name, **k: got.replies.get(_n))
     return got
 

@@ -96,7 +96,7 @@ def test_last_choices_are_remembered(window, qtbot):
 
     window.generate.steps_box.setValue(17)
     window.generate.seed_box.setValue(1234)
-    window.rail.setCurrentRow(2)
+    window.show_canvas("Library")
     window.close()
     again = MainWindow(window.settings)
     qtbot.addWidget(again)

@@ -1,4 +1,5 @@
-"""The Train canvas with the real trainer child process: train, stop, resume, crash, bad folders."""
+"""The Train canvas with the real trainer child process: train, stop, resume, crash, bad folders; and the two
+folder pickers of architectures that translate between two domains."""
 
 from __future__ import annotations
 
@@ -6,6 +7,13 @@ import pytest
 
 pytest.importorskip("PySide6")
 
+import warnings  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QDragEnterEvent, QDropEvent  # noqa: E402
+
+from genstudio.core.registry import ArchSpec, Capability  # noqa: E402
 from genstudio.core.runs import read_run  # noqa: E402
 from genstudio.core.store import ModelStore  # noqa: E402
 from tests.util import make_image_folder  # noqa: E402
@@ -161,3 +169,160 @@ def test_closing_while_training_can_be_cancelled(window, qtbot, tmp_path, answer
     answers.replies["choose"] = None
     assert not window.close()
     assert train.run is not None and window.isVisible()
+
+
+# -- architectures that translate between two folders ---------------------------------------------------------
+
+
+@dataclass
+class PictureConfig:
+    image_size: int = 32
+    channels: int = 3
+
+
+def picture_spec(name: str, capability: Capability) -> ArchSpec:
+    """A stand-in architecture: the canvas asks only its capabilities, presets and config fields."""
+    return ArchSpec(name=name, family="test", modality="image", config_cls=PictureConfig, builder=lambda cfg: None,
+                    capabilities=frozenset({capability}), trainer="trainers.images",
+                    _presets={"tiny": {"model": {"image_size": 32}, "train": {"steps": 20, "preview_every": 0}}})
+
+
+def drop_on(widget, path):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    with warnings.catch_warnings():  # PySide6 flags this constructor, the only one QDragEnterEvent has
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                                Qt.KeyboardModifier.NoModifier)
+    widget.dragEnterEvent(enter)
+    assert enter.isAccepted(), "the picker refused the folder"
+    widget.dropEvent(QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                                Qt.KeyboardModifier.NoModifier))
+
+
+@pytest.fixture
+def two_folder_canvas(qtbot, answers, monkeypatch):
+    """A Train canvas offering a one-folder and a two-folder architecture; Start records the trainer
+    command instead of running it."""
+    from genstudio.ui import training_process
+    from genstudio.ui.canvases.train import TrainCanvas
+    from genstudio.ui.settings import Settings
+
+    started = []
+    monkeypatch.setattr(training_process.TrainingProcess, "start",
+                        lambda self, args: started.append(training_process.trainer_command([*args, "--events"])))
+    canvas = TrainCanvas(Settings(), ModelStore())
+    qtbot.addWidget(canvas)
+    canvas.resize(1100, 760)
+    canvas.show()
+    canvas.set_specs([picture_spec("painter", Capability.GENERATE), picture_spec("swapper", Capability.TRANSLATE)])
+    canvas.preset_box.setCurrentIndex(canvas.preset_box.findData("tiny"))
+    canvas.started = started
+    yield canvas
+    canvas.run = None
+
+
+def choose_arch(canvas, name):
+    canvas.arch_box.setCurrentIndex(canvas.arch_box.findData(name))
+    canvas.preset_box.setCurrentIndex(canvas.preset_box.findData("tiny"))
+
+
+def shown_pickers(canvas):
+    return [label for picker, label in ((canvas.images, "Images"), (canvas.domain_a, "Domain A folder"),
+                                        (canvas.domain_b, "Domain B folder"))
+            if picker.isVisibleTo(canvas) and canvas.form.labelForField(picker).isVisibleTo(canvas)]
+
+
+def test_an_architecture_that_translates_gets_two_folder_pickers(two_folder_canvas):
+    canvas = two_folder_canvas
+    choose_arch(canvas, "painter")
+    assert shown_pickers(canvas) == ["Images"]
+    choose_arch(canvas, "swapper")
+    assert shown_pickers(canvas) == ["Domain A folder", "Domain B folder"]
+    assert canvas.form.labelForField(canvas.domain_a).text() == "Domain A folder"
+    choose_arch(canvas, "painter")
+    assert shown_pickers(canvas) == ["Images"]
+
+
+def test_dropping_a_folder_on_each_picker_checks_it_and_start_passes_both(two_folder_canvas, qtbot, tmp_path):
+    canvas = two_folder_canvas
+    choose_arch(canvas, "painter")
+    canvas.set_folder(str(make_image_folder(tmp_path / "sketches", n=2)))
+    assert canvas.name_edit.text() == "sketches"
+    choose_arch(canvas, "swapper")
+    assert canvas.name_edit.text() == "sketches"  # no domain folder yet: nothing better to call it
+    horses = make_image_folder(tmp_path / "horses", n=6, seed=1)
+    zebras = make_image_folder(tmp_path / "zebras", n=4, seed=2)
+    (zebras / "broken.png").write_bytes(b"not a png")
+    drop_on(canvas.domain_a, horses)
+    assert canvas.domain_a.folder() == str(horses) and not canvas.start_button.isEnabled()
+    drop_on(canvas.domain_b, zebras)
+    qtbot.waitUntil(lambda: canvas.scans() is not None, timeout=30_000)
+    assert canvas.domain_a.report_label.text().startswith("6 images ready (32×32 px")
+    assert canvas.domain_b.report_label.text().startswith("4 images ready") and "1 skipped" in \
+        canvas.domain_b.report_label.text()
+    assert "broken.png" in canvas.domain_b.report_text.toPlainText()
+    assert not canvas.domain_a.thumbs.pixmap().isNull() and not canvas.domain_b.thumbs.pixmap().isNull()
+    assert canvas.name_edit.text() == "horses2zebras"  # suggested from both folders
+    choose_arch(canvas, "painter")
+    assert canvas.name_edit.text() == "sketches" and canvas.images.folder().endswith("sketches")
+    choose_arch(canvas, "swapper")
+    qtbot.waitUntil(lambda: canvas.scans() is not None, timeout=30_000)
+    assert canvas.name_edit.text() == "horses2zebras" and canvas.start_button.isEnabled()
+    canvas.start()
+    (command,) = canvas.started
+    args = command[command.index("swapper"):]
+    assert args[args.index("--data-a") + 1] == str(horses) and args[args.index("--data-b") + 1] == str(zebras)
+    assert "--data" not in args and args[args.index("--preset") + 1] == "tiny"
+    assert canvas.settings.get("train/folder_a") == str(horses)
+    assert canvas.settings.get("train/folder_b") == str(zebras)
+
+
+def test_a_missing_domain_b_is_explained_and_nothing_starts(two_folder_canvas, qtbot, tmp_path, answers):
+    canvas = two_folder_canvas
+    choose_arch(canvas, "swapper")
+    canvas.set_domain_folder("a", str(make_image_folder(tmp_path / "photos", n=4)))
+    qtbot.waitUntil(lambda: canvas.domain_a.scan is not None, timeout=30_000)
+    assert canvas.domain_b.report_label.text() == "No folder yet: the images of domain B."
+    assert canvas.name_edit.text() == "photos" and not canvas.start_button.isEnabled()
+    canvas.start()  # as if the button had been pressed
+    assert answers.warnings == [("Cannot start", answers.warnings[0][1])]
+    assert answers.warnings[0][1].startswith("Choose the domain B folder first")
+    assert canvas.run is None and canvas.started == []
+
+
+def test_the_two_folders_are_remembered_and_checked_again_next_time(two_folder_canvas, qtbot, tmp_path):
+    from genstudio.ui.canvases.train import TrainCanvas
+
+    canvas = two_folder_canvas
+    choose_arch(canvas, "swapper")
+    a, b = make_image_folder(tmp_path / "summer", n=3), make_image_folder(tmp_path / "winter", n=3, seed=5)
+    canvas.set_domain_folder("a", str(a))
+    canvas.set_domain_folder("b", str(b))
+    qtbot.waitUntil(lambda: canvas.scans() is not None, timeout=30_000)
+    canvas.start()
+    again = TrainCanvas(canvas.settings, ModelStore())
+    qtbot.addWidget(again)
+    again.set_specs(list(canvas.specs.values()))
+    assert again.arch_box.currentData() == "swapper"
+    assert (again.domain_a.folder(), again.domain_b.folder()) == (str(a), str(b))
+    qtbot.waitUntil(lambda: again.scans() is not None, timeout=30_000)  # checked without being asked
+    assert again.name_edit.text() == ""  # a remembered folder does not name a new model by itself
+
+
+def test_a_cyclegan_trains_on_two_dropped_folders(window, qtbot, tmp_path, answers):
+    train = window.train
+    window.show_canvas("Train")
+    train.arch_box.setCurrentIndex(train.arch_box.findData("cyclegan"))
+    assert shown_pickers(train) == ["Domain A folder", "Domain B folder"]
+    train.preset_box.setCurrentIndex(train.preset_box.findData("tiny"))
+    drop_on(train.domain_a, make_image_folder(tmp_path / "apples", n=4))
+    drop_on(train.domain_b, make_image_folder(tmp_path / "pears", n=4, seed=3))
+    qtbot.waitUntil(lambda: train.scans() is not None, timeout=30_000)
+    assert train.name_edit.text() == "apples2pears"
+    train.steps_box.setValue(2)
+    with qtbot.waitSignal(train.model_published, timeout=TRAIN_TIMEOUT):
+        train.start()
+    card = ModelStore().get("apples2pears").card
+    assert (card["arch"], card["steps"], list(card["config"]["domains"])) == ("cyclegan", 2, ["apples", "pears"])
+    assert not answers.warnings

@@ -2,7 +2,8 @@
 
 The trainer runs as a child process (ui/training_process.py); this canvas only builds its command
 line from the controls, shows its events, and offers Stop and Resume. A trainer left running by an
-earlier window (closed with "keep training", or crashed) is found and followed on start.
+earlier window (closed with "keep training", or crashed) is found and followed on start. Architectures
+that translate between two domains (Capability.TRANSLATE) train on two folders, each checked on its own.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -30,18 +31,17 @@ from PySide6.QtWidgets import (
 
 from genstudio.core.errors import GenStudioError
 from genstudio.core.events import Log, Preview, Progress, describe_eta
-from genstudio.core.registry import ArchSpec
+from genstudio.core.registry import ArchSpec, Capability
 from genstudio.core.runs import RunInfo, read_metrics, read_run
 from genstudio.core.store import ModelInfo, ModelStore, check_name
 from genstudio.tasks.train import DatasetScan, TrainRequest
 from genstudio.ui.settings import Settings
 from genstudio.ui.training_process import FollowedRun, TrainingProcess, TrainingRun, TrainOutcome
 from genstudio.ui.widgets import dialogs
-from genstudio.ui.widgets.images import PixmapLabel, grid_array, scaled, to_pixmap
-from genstudio.ui.workers import run_in_background
+from genstudio.ui.widgets.folder_picker import FolderPicker, dropped_folder, show_note
+from genstudio.ui.widgets.images import PixmapLabel
 
 FROM_SCRATCH = "Start from scratch"
-THUMBS_SHOWN = 8  # a glance at the data, two rows
 
 
 class TrainCanvas(QWidget):
@@ -54,8 +54,7 @@ class TrainCanvas(QWidget):
         self.specs: dict[str, ArchSpec] = {}
         self.library: list[ModelInfo] = []
         self.run: TrainingRun | None = None
-        self.scan: DatasetScan | None = None
-        self.scan_token = 0
+        self.suggested_name = ""  # the name last filled in from the folders (replaced when they change)
         self.preview_path: str | None = None
         self.existing_run: RunInfo | None = None  # the resumable run named in the Name field
         self.setAcceptDrops(True)
@@ -72,18 +71,20 @@ class TrainCanvas(QWidget):
         self.controls.setFixedWidth(360)
         self.arch_box = QComboBox()
         self.arch_box.currentIndexChanged.connect(self._arch_changed)
-        self.folder_edit = QLineEdit(placeholderText="Drop a folder here…")
-        self.folder_edit.editingFinished.connect(lambda: self.set_folder(self.folder_edit.text()))
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        folder_row = QHBoxLayout()
-        folder_row.addWidget(self.folder_edit, 1)
-        folder_row.addWidget(browse)
-        self.report_label = QLabel("No folder chosen yet.", objectName="muted", wordWrap=True)
-        self.thumbs = QLabel(alignment=Qt.AlignmentFlag.AlignLeft)
-        self.report_text = QPlainTextEdit(readOnly=True, objectName="log")
-        self.report_text.setMaximumHeight(90)
-        self.report_text.hide()
+        self.images = FolderPicker("Folder of training images")
+        self.domain_a = FolderPicker("Domain A: a folder of images", "No folder yet: the images of domain A.", 1)
+        self.domain_b = FolderPicker("Domain B: a folder of images", "No folder yet: the images of domain B.", 1)
+        self.images.chosen.connect(self.set_folder)
+        self.domain_a.chosen.connect(lambda folder: self.set_domain_folder("a", folder))
+        self.domain_b.chosen.connect(lambda folder: self.set_domain_folder("b", folder))
+        for picker, key in ((self.images, "folder"), (self.domain_a, "folder_a"), (self.domain_b, "folder_b")):
+            picker.checked.connect(self._update_buttons)
+            remembered = str(self.settings.get(f"train/{key}", "") or "")
+            if remembered and Path(remembered).is_dir():
+                picker.set_text(remembered)  # checked once the architecture is known
+        # The single folder's parts by their old names (tests and scripts use them).
+        self.folder_edit, self.report_label = self.images.edit, self.images.report_label
+        self.thumbs, self.report_text = self.images.thumbs, self.images.report_text
         self.name_edit = QLineEdit(placeholderText="my-model")
         self.name_edit.textChanged.connect(self._name_changed)
         self.name_note = QLabel(objectName="muted", wordWrap=True)
@@ -105,10 +106,9 @@ class TrainCanvas(QWidget):
             self.color_box.addItem(label, key)
         form = QFormLayout()
         form.addRow("Architecture", self.arch_box)
-        form.addRow("Images", folder_row)
-        form.addRow("", self.report_label)
-        form.addRow("", self.thumbs)
-        form.addRow("", self.report_text)
+        form.addRow("Images", self.images)
+        form.addRow("Domain A folder", self.domain_a)
+        form.addRow("Domain B folder", self.domain_b)
         form.addRow("Name", self.name_edit)
         form.addRow("", self.name_note)
         form.addRow("Preset", self.preset_box)
@@ -138,7 +138,7 @@ class TrainCanvas(QWidget):
     def _build_monitor(self) -> None:
         self.monitor = QWidget()
         self.progress = QProgressBar(textVisible=False)
-        self.progress_label = QLabel("Choose a folder and press Start training.", objectName="muted")
+        self.progress_label = QLabel("Choose the training images and press Start training.", objectName="muted")
         self.plot_holder = QVBoxLayout()
         self.plot = None  # built on first use: pyqtgraph's import is kept off the start-up path
         plot_box = QFrame(objectName="panel")
@@ -202,8 +202,35 @@ class TrainCanvas(QWidget):
     def spec(self) -> ArchSpec | None:
         return self.specs.get(self.arch_box.currentData())
 
+    def two_domains(self) -> bool:
+        """Whether the chosen architecture learns to translate between two folders of images."""
+        spec = self.spec()
+        return spec is not None and spec.can(Capability.TRANSLATE)
+
+    def pickers(self) -> list[FolderPicker]:
+        """The folder pickers the chosen architecture trains on."""
+        return [self.domain_a, self.domain_b] if self.two_domains() else [self.images]
+
+    @property
+    def scan(self) -> DatasetScan | None:
+        """The single folder's check, once it passed (None while checking or after a failure)."""
+        return self.images.scan
+
+    def scans(self) -> list[DatasetScan] | None:
+        """The passed check of every folder the architecture needs, or None while one is missing."""
+        scans = [picker.scan for picker in self.pickers()]
+        return None if None in scans else scans
+
+    def _show_pickers(self) -> None:
+        two = self.two_domains()
+        for picker, shown in ((self.images, not two), (self.domain_a, two), (self.domain_b, two)):
+            picker.setVisible(shown)
+            self.form.labelForField(picker).setVisible(shown)
+
     def _arch_changed(self) -> None:
         spec = self.spec()
+        self._show_pickers()
+        self._suggest_name(replace_empty=False)  # the other architecture's folders name it now
         self.preset_box.blockSignals(True)
         self.preset_box.clear()
         if spec is not None:
@@ -232,8 +259,7 @@ class TrainCanvas(QWidget):
             self.steps_box.setValue(int(settings.get("steps", 1000)))
             self.preview_box.setValue(int(settings.get("preview_every", 0)))
             self._fill_shape_boxes(spec, preset)
-            if self.folder_edit.text():
-                self.set_folder(self.folder_edit.text())  # the preset sets the image size: rescan
+            self._recheck()  # the preset sets the image size
         self._update_buttons()
 
     def _fill_shape_boxes(self, spec: ArchSpec, preset: str) -> None:
@@ -255,8 +281,7 @@ class TrainCanvas(QWidget):
             self.form.labelForField(widget).setVisible(shown)
 
     def _size_changed(self) -> None:
-        if self.folder_edit.text():
-            self.set_folder(self.folder_edit.text())  # the thumbnails and the report show the new size
+        self._recheck()  # the thumbnails and the report show the new size
 
     def color(self) -> str | None:
         """"rgb" or "gray" for the trainer (Auto follows the folder), or None where there is no choice."""
@@ -265,66 +290,51 @@ class TrainCanvas(QWidget):
             return None
         choice = self.color_box.currentData()
         if choice == "auto":
-            return "gray" if self.scan is not None and self.scan.grayscale else "rgb"
+            scans = self.scans()
+            return "gray" if scans and all(scan.grayscale for scan in scans) else "rgb"
         return choice
 
-    def _browse(self) -> None:
-        folder = dialogs.open_folder(self, "Folder of training images", self.folder_edit.text())
-        if folder:
-            self.set_folder(folder)
-
     def set_folder(self, folder: str) -> None:
-        """Check the folder in the background and show the report before anything trains."""
-        folder = folder.strip()
-        self.folder_edit.setText(folder)
-        self.scan = None
-        if not folder:
-            self._show_note(self.report_label, "No folder chosen yet.")
-            self._update_buttons()
-            return
-        if not self.name_edit.text().strip():
-            self.name_edit.setText(_name_from_folder(folder))
-        spec, preset = self.spec(), self.preset_box.currentData()
-        if spec is None:
-            return
-        self.scan_token += 1
-        token = self.scan_token
-        self._show_note(self.report_label, "Checking the images…")
-        from genstudio.tasks.train import scan_dataset
+        """Check the image folder in the background and show the report before anything trains."""
+        self._choose(self.images, folder)
 
-        size = self.size_box.currentData()
-        run_in_background(lambda: scan_dataset(spec, preset, folder, size),
-                          lambda scan: self._scan_done(token, scan), lambda msg: self._scan_failed(token, msg))
+    def set_domain_folder(self, side: str, folder: str) -> None:
+        """Domain A's ("a") or domain B's ("b") folder, for architectures that translate between two."""
+        self._choose(self.domain_a if side == "a" else self.domain_b, folder)
+
+    def _choose(self, picker: FolderPicker, folder: str) -> None:
+        picker.set_text(folder)
+        if picker.folder():
+            self._suggest_name(replace_empty=True)
+        self._check(picker)
+
+    def _suggest_name(self, replace_empty: bool) -> None:
+        """Name the model after its folders, unless the user typed a name of their own."""
+        name, suggestion = self.name_edit.text().strip(), self._name_from_folders()
+        if suggestion and ((name and name == self.suggested_name) or (replace_empty and not name)):
+            self.suggested_name = suggestion
+            self.name_edit.setText(suggestion)
+
+    def _name_from_folders(self) -> str:
+        if not self.two_domains():
+            return _name_from_folder(self.images.folder()) if self.images.folder() else ""
+        a, b = (_name_from_folder(p.folder()) if p.folder() else "" for p in (self.domain_a, self.domain_b))
+        return f"{a}2{b}"[:48] if a and b else a or b  # CycleGAN's habit: horse2zebra
+
+    def _check(self, picker: FolderPicker) -> None:
+        spec, preset, folder = self.spec(), self.preset_box.currentData(), picker.folder()
+        if spec is not None and folder:
+            from genstudio.tasks.train import scan_dataset
+
+            size = self.size_box.currentData()
+            picker.check(lambda: scan_dataset(spec, preset, folder, size))
         self._update_buttons()
 
-    def _scan_done(self, token: int, scan: DatasetScan) -> None:
-        if token != self.scan_token:
-            return  # an older scan finishing late
-        self.scan = scan
-        report = scan.report
-        tone = ", grayscale" if scan.grayscale else ""
-        text = f"{len(report.used)} images ready ({report.image_size}×{report.image_size} px for training{tone})"
-        if report.skipped:
-            text += f"; {len(report.skipped)} skipped (see below)"
-        self._show_note(self.report_label, "\n".join([text + ".", *report.notes]))
-        strip = grid_array(scan.thumbnails[:THUMBS_SHOWN], cols=THUMBS_SHOWN // 2, gutter=1)
-        self.thumbs.setPixmap(scaled(to_pixmap(strip), QSize(228, 120)) if len(scan.thumbnails) else QPixmap())
-        self._show_report_details(report.to_text() if report.skipped else "")
-        self._update_buttons()
-
-    def _scan_failed(self, token: int, message: str) -> None:
-        if token != self.scan_token:
-            return
-        self.scan = None
-        first, _, rest = message.partition("\n")
-        self._show_note(self.report_label, first, "error")
-        self.thumbs.clear()
-        self._show_report_details(rest)
-        self._update_buttons()
-
-    def _show_report_details(self, text: str) -> None:
-        self.report_text.setPlainText(text)
-        self.report_text.setVisible(bool(text))
+    def _recheck(self) -> None:
+        """Check the chosen folders again (another architecture, preset or image size)."""
+        for picker in self.pickers():
+            if picker.folder():
+                self._check(picker)
 
     def _name_changed(self) -> None:
         """Check the name, and read once whether a run of that name can be resumed."""
@@ -353,32 +363,30 @@ class TrainCanvas(QWidget):
         name = self.name_edit.text().strip()
         run = self.existing_run
         can_resume = run is not None and (not run.finished or self.steps_box.value() > run.total)
-        self.start_button.setEnabled(not running and self.scan is not None and bool(name) and self.spec() is not None)
+        self.start_button.setEnabled(not running and self.scans() is not None and bool(name) and self.spec() is not None)
         self.resume_button.setEnabled(not running and can_resume)
         self.stop_button.setEnabled(running)
-        for widget in (self.arch_box, self.folder_edit, self.name_edit, self.preset_box, self.from_box,
-                       self.preview_box):
+        for widget in (self.arch_box, self.name_edit, self.preset_box, self.from_box, self.preview_box):
             widget.setEnabled(not running)
+        for picker in (self.images, self.domain_a, self.domain_b):
+            picker.set_choosing(not running)
         fine_tuning = self.from_box.currentData() is not None  # the network (size, colour) is the model's
         for widget in (self.size_box, self.color_box):
             widget.setEnabled(not running and not fine_tuning)
             widget.setToolTip("Fine-tuning keeps the size and colour of the model it starts from" if fine_tuning
                               else widget.property("usual_tip"))
 
-    @staticmethod
-    def _show_note(label: QLabel, text: str, style: str = "muted") -> None:
-        """Set a note's text and its look ("muted" or "error": objectNames the stylesheet knows)."""
-        label.setText(text)
-        label.setObjectName(style)
-        label.style().unpolish(label)
-        label.style().polish(label)
+    _show_note = staticmethod(show_note)
 
     # -- running -------------------------------------------------------------------------------------
     def request(self, resume: bool = False, overwrite: bool = False) -> TrainRequest:
         run = self.existing_run if resume else None
         steps = self.steps_box.value()
+        two = self.two_domains()
+        data = (self.domain_a if two else self.images).folder() or None
         return TrainRequest(arch=(run.arch if run else self.arch_box.currentData()), name=self.name_edit.text().strip(),
-                            data=self.folder_edit.text().strip() or None, preset=self.preset_box.currentData(),
+                            data=data, data_b=(self.domain_b.folder() or None) if two else None, two_domains=two,
+                            preset=self.preset_box.currentData(),
                             steps=(steps if not run or steps > run.total else None),
                             preview_every=None if resume else self.preview_box.value(),
                             image_size=self.size_box.currentData(), color=self.color(),
@@ -404,6 +412,11 @@ class TrainCanvas(QWidget):
             return
         for key in ("arch", "preset"):
             self.settings.set(f"train/{key}", getattr(request, key))
+        if not resume:  # the folders are filled in again next time
+            folders = {"folder_a": request.data, "folder_b": request.data_b} if request.two_domains \
+                else {"folder": request.data}
+            for key, folder in folders.items():
+                self.settings.set(f"train/{key}", folder)
         plot = self.ensure_plot()
         if resume:
             history = read_metrics(request.name)
@@ -514,16 +527,17 @@ class TrainCanvas(QWidget):
 
     # -- drop a folder ------------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
-        urls = event.mimeData().urls()
-        if urls and urls[0].isLocalFile() and not urls[0].toLocalFile().lower().endswith(".zip"):
+        if dropped_folder(event) is not None:
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        path = Path(event.mimeData().urls()[0].toLocalFile())
+        """A folder dropped beside the pickers: the image folder, or the first empty domain (else B)."""
+        folder = dropped_folder(event)
         event.acceptProposedAction()
-        if self.run is not None:
+        if self.run is not None or folder is None:
             return
-        self.set_folder(str(path if path.is_dir() else path.parent))
+        empty = [p for p in self.pickers() if not p.folder()]
+        self._choose(empty[0] if empty else self.pickers()[-1], folder)
 
 
 def _name_from_folder(folder: str) -> str:

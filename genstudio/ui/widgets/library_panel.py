@@ -125,7 +125,7 @@ def sample_pixmap(path: Path | None, box: int) -> QPixmap:
 # -- the panel ----------------------------------------------------------------------------------
 class LibraryPanel(QWidget):
     changed = Signal()          # after a rename, delete or import: `listing` is fresh, other lists are stale
-    use_model = Signal(str)     # "Use in Generate" (or double-click) on a model
+    use_model = Signal(str)     # "Use" (or double-click) on a model: the window opens the canvas that runs it
     go_train = Signal()         # the empty state's "Go to Train"
     message = Signal(str)       # a short note for the status bar ("Exported to ...")
 
@@ -205,7 +205,7 @@ class LibraryPanel(QWidget):
         self.card_view = QPlainTextEdit(objectName="card", readOnly=True)
         self.card_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
 
-        self.use_button = self._button("Use in Generate", self._use_current, "primary")
+        self.use_button = self._button("Use", self._use_current, "primary")
         self.rename_button = self._button("Rename…", self._rename_current)
         self.delete_button = self._button("Delete…", self._delete_current, "danger")
         self.export_button = self._button("Export .zip…", self.export_selected)
