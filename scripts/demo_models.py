@@ -1,7 +1,8 @@
 """Train the small demo models the screenshots show, into build/demo-home (not committed): β-VAE,
 DAE, Glow, PixelCNN, RBM, StyleGAN and VAE-GAN on the bundled emoji; a class-conditional DCGAN on
 MNIST digits sorted into one subfolder per digit (from ../shared/data, written to build/, never
-committed); a text-to-image model on generated captioned shapes. Each run is capped in wall time: a
+committed); a text-to-image model on generated captioned shapes; a CycleGAN between "daylight" and
+"night" emoji (two unpaired halves of the set, one darkened and tinted blue). Each run is capped in wall time: a
 trainer stopped by SIGTERM still saves and publishes what it learned.
 
     python scripts/demo_models.py [--minutes-each 4] [--only NAME,...]
@@ -21,6 +22,8 @@ HOME = REPO / "build" / "demo-home"
 EMOJI = REPO / "resources" / "samples" / "emoji"
 DIGITS = REPO / "build" / "demo-data" / "digits"  # MNIST test digits, one subfolder per class
 SHAPES = REPO / "build" / "demo-data" / "shapes"  # "a red circle", ... in sidecar .txt captions
+DAYLIGHT = REPO / "build" / "demo-data" / "daylight"  # every other emoji as drawn
+NIGHT = REPO / "build" / "demo-data" / "night"  # the others, darkened and shifted to blue (unpaired)
 MNIST = REPO.parent / "shared" / "data" / "mnist"
 # name, arch, extra trainer arguments (--data defaults to the emoji)
 DEMOS = [
@@ -34,6 +37,8 @@ DEMOS = [
     ("digits-dcgan", "dcgan", ["--data", str(DIGITS), "--image-size", "32", "--color", "gray", "--steps", "2000",
                                "--config", str(REPO / "build" / "demo-data" / "no-flips.toml")]),  # a mirrored 7 is no 7
     ("shapes-t2i", "latent-diffusion", ["--data", str(SHAPES)]),
+    ("day2night", "cyclegan", ["--data-a", str(DAYLIGHT), "--data-b", str(NIGHT), "--image-size", "32",
+                               "--steps", "3000", "--config", str(REPO / "build" / "demo-data" / "cyclegan-cpu.toml")]),
 ]
 
 
@@ -55,11 +60,36 @@ def write_demo_data() -> None:
             folder = DIGITS / str(labels[i])
             folder.mkdir(parents=True, exist_ok=True)
             Image.fromarray(images[i]).save(folder / f"{i:05d}.png")
+    if not DAYLIGHT.exists():
+        write_day_and_night()
+    (REPO / "build" / "demo-data" / "cyclegan-cpu.toml").write_text(
+        "[model]\ng_width = 16\nd_width = 32\nn_res_blocks = 4\n", encoding="utf-8")  # ~7 steps/s on one core
     if not SHAPES.exists():
         sys.path.insert(0, str(REPO))
         from scripts.captioned_shapes import make_captioned_shapes
 
         make_captioned_shapes(SHAPES, 360, size=32, seed=0)
+
+
+def write_day_and_night() -> None:
+    """Two unpaired domains for the CycleGAN demo: the even-numbered emoji as drawn (on white), the
+    odd-numbered ones as at night (darker, bluer). The model must learn the look, not a pairing."""
+    import numpy as np
+    from PIL import Image
+
+    DAYLIGHT.mkdir(parents=True, exist_ok=True)
+    NIGHT.mkdir(parents=True, exist_ok=True)
+    tint, moon = np.array([0.45, 0.6, 1.0], np.float32), np.array([0.3, 0.4, 0.9], np.float32)
+    for i, path in enumerate(sorted(EMOJI.glob("*.png"))):
+        picture = Image.new("RGBA", Image.open(path).size, "white")
+        picture.alpha_composite(Image.open(path).convert("RGBA"))
+        rgb = np.asarray(picture.convert("RGB"), np.float32) / 255
+        if i % 2 == 0:
+            Image.fromarray((rgb * 255).astype(np.uint8)).save(DAYLIGHT / path.name)
+        else:
+            luminance = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+            night = 0.55 * rgb * tint + 0.25 * luminance[..., None] * moon
+            Image.fromarray((np.clip(night, 0, 1) * 255).astype(np.uint8)).save(NIGHT / path.name)
 
 
 def main() -> int:
@@ -76,7 +106,7 @@ def main() -> int:
         if (HOME / "models" / name).exists():
             print(f"{name}: already trained", file=sys.stderr)
             continue
-        data = [] if "--data" in extra else ["--data", str(EMOJI)]
+        data = [] if any(a.startswith("--data") for a in extra) else ["--data", str(EMOJI)]
         cmd = [sys.executable, "-m", "trainers", arch, *data, "--name", name, "--preset", "small",
                "--overwrite", "--preview-every", "0", "--device", "cpu", *extra]
         print(" ".join(cmd[1:]), file=sys.stderr)
