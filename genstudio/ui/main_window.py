@@ -1,5 +1,5 @@
-"""The main window: a rail of canvases (Generate, Inpaint, Translate, Train, Library), menus, shortcuts,
-status bar.
+"""The main window: a rail of canvases (Generate, Inpaint, Translate, Text, Train, Library), menus,
+shortcuts, status bar.
 
 It owns the shared state (settings, the model store, the registry once loaded) and keeps the
 canvases in step: a model that finishes training appears in the library and in Generate. torch is
@@ -30,6 +30,7 @@ from genstudio.core.registry import ArchSpec, Capability
 from genstudio.core.store import ModelStore
 from genstudio.ui.canvases.generate import GenerateCanvas
 from genstudio.ui.canvases.inpaint import InpaintCanvas
+from genstudio.ui.canvases.text import TextCanvas
 from genstudio.ui.canvases.train import TrainCanvas
 from genstudio.ui.canvases.translate import TranslateCanvas
 from genstudio.ui.settings import Settings
@@ -39,7 +40,7 @@ from genstudio.ui.widgets import dialogs
 from genstudio.ui.widgets.library_panel import LibraryPanel
 from genstudio.ui.workers import run_in_background
 
-CANVASES = ("Generate", "Inpaint", "Translate", "Train", "Library")
+CANVASES = ("Generate", "Inpaint", "Translate", "Text", "Train", "Library")
 
 
 def load_registry(device_choice: str) -> dict:
@@ -65,9 +66,14 @@ def warm_up(specs: list[ArchSpec]) -> None:
     import pyqtgraph  # noqa: F401
     import torch
 
+    from genstudio.core.errors import GenStudioError
+
     with torch.device("meta"):
         for spec in specs:
-            spec.build(spec.model_config(next(iter(spec.presets))))
+            try:
+                spec.build(spec.model_config(next(iter(spec.presets))))
+            except (GenStudioError, ValueError):
+                continue  # a preset that needs its data first (a text model's vocabulary): nothing to warm
 
 
 class MainWindow(QMainWindow):
@@ -84,10 +90,11 @@ class MainWindow(QMainWindow):
         self.generate = GenerateCanvas(self.settings)
         self.inpaint = InpaintCanvas(self.settings)
         self.translate = TranslateCanvas(self.settings)
+        self.text = TextCanvas(self.settings)
         self.train = TrainCanvas(self.settings, self.store)
         self.library = LibraryPanel(self.store)
         self.stack = QStackedWidget()
-        for canvas in (self.generate, self.inpaint, self.translate, self.train, self.library):
+        for canvas in (self.generate, self.inpaint, self.translate, self.text, self.train, self.library):
             self.stack.addWidget(canvas)
         self.rail = QListWidget(objectName="rail")
         self.rail.setFixedWidth(120)
@@ -117,8 +124,8 @@ class MainWindow(QMainWindow):
 
     # -- wiring -----------------------------------------------------------------------------------
     def _connect(self) -> None:
-        self.jobs = {"generate": "", "inpaint": "", "translate": "", "train": ""}  # for the status bar
-        for name in ("generate", "inpaint", "translate"):
+        self.jobs = {"generate": "", "inpaint": "", "translate": "", "text": "", "train": ""}  # for the status bar
+        for name in ("generate", "inpaint", "translate", "text"):
             canvas = getattr(self, name)
             canvas.busy.connect(lambda text, n=name: self._job_status(n, text))
             canvas.go_train.connect(lambda: self.show_canvas("Train"))
@@ -214,6 +221,7 @@ class MainWindow(QMainWindow):
             known = [(m, self.specs[m.arch]) for m in models if m.arch in self.specs]
             self.inpaint.set_models(known)  # each keeps the models that can do its job
             self.translate.set_models(known)
+            self.text.set_models(known)
         users = sum(not m.bundled for m in models)
         note = f"{users} of your models, {len(models) - users} bundled"
         if problems:
@@ -223,12 +231,13 @@ class MainWindow(QMainWindow):
     def _model_published(self, name: str) -> None:
         self.refresh_library()
         self.library.select(name)
-        for canvas in (self.generate, self.inpaint, self.translate):
+        for canvas in (self.generate, self.inpaint, self.translate, self.text):
             canvas.select_model(name)
 
     def _use_model(self, name: str) -> None:
         """Library ▸ Use: the first canvas that can run the model (a CycleGAN only translates)."""
-        for label, canvas in (("Generate", self.generate), ("Translate", self.translate), ("Inpaint", self.inpaint)):
+        for label, canvas in (("Generate", self.generate), ("Translate", self.translate), ("Text", self.text),
+                              ("Inpaint", self.inpaint)):
             if canvas.select_model(name):
                 self.show_canvas(label)
                 return
@@ -302,10 +311,12 @@ class MainWindow(QMainWindow):
 
     def _shortcuts(self) -> None:
         dialogs.inform(self, "Keyboard shortcuts", "\n".join([
-            "Ctrl+1 … 5 — Generate, Inpaint, Translate, Train, Library", "Ctrl+Enter — Generate",
+            "Ctrl+1 … 6 — Generate, Inpaint, Translate, Text, Train, Library", "Ctrl+Enter — Generate",
             "Esc — Cancel generation", "Inpaint: Ctrl+Z / Ctrl+Shift+Z — undo / redo, Ctrl+V — paste a picture,",
             "    B / E / R / L — brush, eraser, rectangle, lasso, [ / ] — brush size, Ctrl+Shift+I — invert mask,",
             "    Ctrl+0 — fit, Delete — clear mask",
+            "Text: Ctrl+Enter — continue from the cursor, Ctrl+Shift+Enter — fill the selection, Esc — stop,",
+            "    Ctrl+S / Ctrl+Shift+S — save / save as, Ctrl+N — new",
             "Ctrl+R — new random seed", "Ctrl+O — restore settings from a PNG", "Ctrl+I — import a model .zip",
             "Ctrl+E — export the selected model", "Ctrl+, — settings", "Ctrl+Shift+L — light / dark theme",
             "F5 — refresh the library", "Ctrl+Q — quit"]))
@@ -327,6 +338,9 @@ class MainWindow(QMainWindow):
                 self.import_zip(Path(url.toLocalFile()))
 
     def closeEvent(self, event) -> None:
+        if not self.text.maybe_save():  # unsaved writing: Save, Discard or Cancel (which keeps the window open)
+            event.ignore()
+            return
         if self.train.is_training():
             choice = dialogs.choose(self, "Training is running",
                                     f"'{self.train.run.name}' is still training. Stop it (it saves a checkpoint "
@@ -343,13 +357,14 @@ class MainWindow(QMainWindow):
                     self.train.stop_and_wait()
                 finally:
                     QApplication.restoreOverrideCursor()
-        busy = [c for c in (self.generate, self.inpaint, self.translate) if c.is_busy()]
+        busy = [c for c in (self.generate, self.inpaint, self.translate, self.text) if c.is_busy()]
         for canvas in busy:
             canvas.cancel()
         if busy:
             QThreadPool.globalInstance().waitForDone(10_000)
         self.generate.save_choices()
         self.inpaint.save_choices()
+        self.text.save_choices()
         self.settings.set("window/geometry", self.saveGeometry())
         self.settings.set("window/canvas", self.rail.currentRow())
         self.settings.sync()

@@ -23,7 +23,7 @@ def drop(widget, path):
 
 
 def test_rail_switches_canvases_and_the_status_bar_shows_the_device(window):
-    canvases = (window.generate, window.inpaint, window.translate, window.train, window.library)
+    canvases = (window.generate, window.inpaint, window.translate, window.text, window.train, window.library)
     for i, canvas in enumerate(canvases):
         window.rail.setCurrentRow(i)
         assert window.stack.currentWidget() is canvas
