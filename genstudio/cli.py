@@ -13,7 +13,7 @@ from pathlib import Path
 from genstudio import __version__
 from genstudio.core.errors import GenStudioError
 
-COMMANDS = ("archs", "models", "train", "generate", "inpaint", "translate", "devices", "selftest", "gui")
+COMMANDS = ("archs", "models", "train", "generate", "inpaint", "infill", "translate", "devices", "selftest", "gui")
 
 
 def cmd_archs(args) -> int:
@@ -94,6 +94,13 @@ def _confirm(question: str) -> bool:
 
 
 def cmd_generate(args) -> int:
+    if args.model and not args.from_png and model_modality(args.model) == "text":
+        return cmd_write(args)
+    text_only = [flag for flag, value in (("--max-tokens", args.max_tokens), ("--top-k", args.top_k), ("--top-p", args.top_p),
+                                          ("--repetition-penalty", args.repetition_penalty), ("--stop", args.stop))
+                 if value is not None]
+    if text_only:
+        raise GenStudioError(f"{', '.join(text_only)} {'is' if len(text_only) == 1 else 'are'} for text models.")
     from tqdm import tqdm
 
     from genstudio.core.devices import describe, resolve_device, set_threads
@@ -148,6 +155,125 @@ def cmd_generate(args) -> int:
     for i in range(len(result.images)) if result.likelihoods or result.classes else ():
         nats = f" ({result.likelihoods[i]['nll_nats']:.1f} nats)" if result.likelihoods else ""
         print(f"image {i} (seed {request.seed + i}): {result.caption(i)}{nats}")
+    return 0
+
+
+def model_modality(name: str) -> str:
+    from genstudio.core.registry import get
+    from genstudio.core.store import ModelStore
+
+    return get(ModelStore().get(name).card["arch"]).modality
+
+
+def sampling_settings(args) -> dict:
+    """The text sampling flags that were given (the request's defaults stand for the others)."""
+    return {k: v for k, v in (("max_tokens", args.max_tokens), ("temperature", args.temperature), ("top_k", args.top_k),
+                              ("top_p", args.top_p), ("repetition_penalty", args.repetition_penalty),
+                              ("seed", args.seed)) if v is not None}
+
+
+def write_text(path: Path, text: str) -> None:
+    """UTF-8, newlines exactly as given (no CRLF translation): the text around a gap stays byte-for-byte."""
+    try:
+        path.write_text(text, encoding="utf-8", newline="")
+    except OSError as err:
+        raise GenStudioError(f"Cannot write '{path}' ({err.strerror or err}).") from None
+
+
+def echo(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def cmd_write(args) -> int:
+    """``generate`` with a text model: the prompt, then the continuation as it is written."""
+    from genstudio.core.devices import resolve_device, set_threads
+    from genstudio.core.events import drive
+    from genstudio.tasks.write import WriteRequest, continue_text
+
+    image_only = [flag for flag, value in (("-n", args.n), ("--steps", args.steps), ("--sampler", args.sampler),
+                                           ("--eta", args.eta), ("--negative-prompt", args.negative_prompt),
+                                           ("--guidance", args.guidance), ("--class", args.class_name),
+                                           ("--truncation", args.truncation), ("--noise", args.noise),
+                                           ("--separate", args.separate or None)) if value is not None]
+    if image_only:
+        raise GenStudioError(f"{', '.join(image_only)} {'is' if len(image_only) == 1 else 'are'} for image models; "
+                             f"'{args.model}' writes text.")
+    request = WriteRequest(args.model, prompt=args.prompt or "", stop=list(args.stop or []), **sampling_settings(args))
+    set_threads(args.threads)
+    device = resolve_device(args.device)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")  # a console without the characters must not stop the writing
+    out = Path(args.output) if args.output else None
+    written: list[str] = []
+    echo(request.prompt)
+    try:
+        result = drive(continue_text(request, device), lambda chunk: (written.append(chunk.text), echo(chunk.text)))
+    except KeyboardInterrupt:
+        if out and written:
+            write_text(out, request.prompt + "".join(written))  # keep what was written before Ctrl-C
+            print(f"\n(stopped; the text so far is in {out})", file=sys.stderr)
+        raise
+    print(flush=True)  # before the summary on stderr
+    if out:
+        write_text(out, request.prompt + result.text)
+    ending = {"length": "reached --max-tokens", "stop": "met a stop sequence", "end": "the model ended the text"}
+    rate = f", {result.tokens / result.seconds:.0f} tokens/s" if result.seconds > 0 else ""
+    print(f"{result.tokens} tokens in {result.seconds:.2f} s{rate}; {ending[result.finish]}"
+          f"{f'; written to {out}' if out else ''}", file=sys.stderr)
+    return 0
+
+
+def read_text_arg(text: str | None, path: str | None, flag: str) -> str:
+    """``--before`` or ``--before-file`` (UTF-8, newlines kept as they are), or ""."""
+    if text is not None and path is not None:
+        raise GenStudioError(f"Give --{flag} or --{flag}-file, not both.")
+    if path is None:
+        return text or ""
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise GenStudioError(f"No such file: '{path}'.") from None
+    except UnicodeDecodeError:
+        raise GenStudioError(f"'{path}' is not UTF-8 text; save it as UTF-8 and try again.") from None
+    except OSError as err:
+        raise GenStudioError(f"Cannot read '{path}' ({err.strerror or err}).") from None
+
+
+def cmd_infill(args) -> int:
+    from genstudio.core.devices import resolve_device, set_threads
+    from genstudio.core.events import drive
+    from genstudio.tasks.write import InfillRequest, infill
+
+    before = read_text_arg(args.before, args.before_file, "before")
+    after = read_text_arg(args.after, args.after_file, "after")
+    request = InfillRequest(args.model, before, after, n=args.n, **sampling_settings(args))
+    set_threads(args.threads)
+    device = resolve_device(args.device)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")
+    shown = [-1]  # the last alternative whose heading is out (one with an empty middle sends no chunk)
+
+    def show_until(index: int) -> None:
+        while shown[0] < index:
+            shown[0] += 1
+            separator = "\n" if shown[0] else ""
+            echo(f"{separator}--- alternative {shown[0] + 1} (seed {request.seed + shown[0]}) ---\n")
+
+    def on_chunk(chunk) -> None:
+        show_until(chunk.index)
+        echo(chunk.text)
+
+    middles = drive(infill(request, device), on_chunk)
+    show_until(len(middles) - 1)
+    print(flush=True)
+    if args.output:
+        out = Path(args.output)
+        for i, middle in enumerate(middles):
+            path = out if len(middles) == 1 else out.with_name(f"{out.stem}-{i + 1}{out.suffix or '.txt'}")
+            write_text(path, before + middle + after)
+            print(path, file=sys.stderr)
     return 0
 
 
@@ -352,8 +478,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--sampler", choices=("ddim", "ddpm"), help="default ddim")
     g.add_argument("--eta", type=float, help="DDIM noise, 0 (deterministic) to 1")
     g.add_argument("--temperature", type=float,
-                   help="flows, PixelCNN/RNN, RBM and EBM: below 1 safer, above 1 wilder (default 1)")
-    g.add_argument("--prompt", help="text-to-image models: what to draw")
+                   help="flows, PixelCNN/RNN, RBM, EBM and text models: below 1 safer, above 1 wilder "
+                        "(default 1; text 0.8, 0 = always the likeliest token)")
+    g.add_argument("--prompt", help="text-to-image models: what to draw; text models: the text to continue")
     g.add_argument("--negative-prompt", help="text-to-image models: what guidance steers away from")
     g.add_argument("--guidance", type=float, help="classifier-free guidance scale (0 = unconditional, 1 = plain)")
     g.add_argument("--class", dest="class_name", metavar="NAME", help="class-conditional models: the class to draw "
@@ -361,11 +488,33 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--truncation", type=float, help="StyleGAN ψ: 1 = full variety, 0 = the average image")
     g.add_argument("--noise", choices=("const", "random"), help="StyleGAN per-layer noise (default const)")
     g.add_argument("--from", dest="from_png", metavar="PNG", help="repeat the settings stored in a GenStudio PNG")
-    g.add_argument("-o", "--output", help="output PNG (a grid, or a stem with --separate)")
+    add_text_sampling(g)
+    g.add_argument("--stop", action="append", metavar="TEXT",
+                   help="text models: end where this text appears (left out); repeat for several")
+    g.add_argument("-o", "--output", help="output PNG (a grid, or a stem with --separate); text models: a .txt "
+                   "with the prompt and its continuation")
     g.add_argument("--separate", action="store_true", help="one PNG per image instead of a grid")
     g.add_argument("--device", default="auto")
     g.add_argument("--threads", type=int, default=0)
     g.set_defaults(func=cmd_generate)
+
+    f = sub.add_parser("infill", help="write the missing middle of a text, given what comes before and after",
+                       description="Fill a gap in a text with an infill model. The alternatives stream to the "
+                       "terminal; with -o, each is written whole (before + middle + after) to OUT, or to OUT-1.txt "
+                       "... OUT-N.txt for several. The text around the gap is kept byte-for-byte.")
+    f.add_argument("--model", "-m", required=True)
+    f.add_argument("--before", help="the text before the gap")
+    f.add_argument("--after", help="the text after the gap")
+    f.add_argument("--before-file", metavar="FILE", help="the text before the gap, from a UTF-8 file")
+    f.add_argument("--after-file", metavar="FILE", help="the text after the gap, from a UTF-8 file")
+    f.add_argument("-n", type=int, default=3, help="alternatives (default 3; alternative i uses seed + i)")
+    f.add_argument("--temperature", type=float, help="below 1 safer, above 1 wilder (default 0.8)")
+    add_text_sampling(f)
+    f.add_argument("--seed", type=int, help="default 0")
+    f.add_argument("-o", "--output", metavar="OUT.txt", help="write the filled text(s) here")
+    f.add_argument("--device", default="auto")
+    f.add_argument("--threads", type=int, default=0)
+    f.set_defaults(func=cmd_infill)
 
     i = sub.add_parser("inpaint", help="repaint the masked part of an image, or extend it (outpaint)",
                        description="Repaint where MASK is white, with a model that can inpaint. With -n N > 1 the "
@@ -412,6 +561,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("selftest", help="check the installation end to end, headless").set_defaults(func=cmd_selftest)
     sub.add_parser("gui", help="open the window").set_defaults(func=cmd_gui)
     return p
+
+
+def add_text_sampling(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-tokens", type=int, help="text models: tokens to write (default 200; infill 100)")
+    p.add_argument("--top-k", type=int, help="text models: sample among the k likeliest tokens (default 0 = all)")
+    p.add_argument("--top-p", type=float, help="text models: ... and among the fewest whose probability reaches "
+                   "top-p (default 0.95; 1 = all)")
+    p.add_argument("--repetition-penalty", type=float, help="text models: above 1 makes repeating less likely "
+                   "(default 1.1; infill 1)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,8 @@
 DAE, Glow, PixelCNN, RBM, StyleGAN and VAE-GAN on the bundled emoji; a class-conditional DCGAN on
 MNIST digits sorted into one subfolder per digit (from ../shared/data, written to build/, never
 committed); a text-to-image model on generated captioned shapes; a CycleGAN between "daylight" and
-"night" emoji (two unpaired halves of the set, one darkened and tinted blue). Each run is capped in wall time: a
+"night" emoji (two unpaired halves of the set, one darkened and tinted blue); a character-level GPT
+and an infilling model on tiny shakespeare (../shared/data/text). Each run is capped in wall time: a
 trainer stopped by SIGTERM still saves and publishes what it learned.
 
     python scripts/demo_models.py [--minutes-each 4] [--only NAME,...]
@@ -25,6 +26,7 @@ SHAPES = REPO / "build" / "demo-data" / "shapes"  # "a red circle", ... in sidec
 DAYLIGHT = REPO / "build" / "demo-data" / "daylight"  # every other emoji as drawn
 NIGHT = REPO / "build" / "demo-data" / "night"  # the others, darkened and shifted to blue (unpaired)
 MNIST = REPO.parent / "shared" / "data" / "mnist"
+TEXT = REPO.parent / "shared" / "data" / "text"  # tiny shakespeare (nanoGPT's character-level data)
 # name, arch, extra trainer arguments (--data defaults to the emoji)
 DEMOS = [
     ("emoji-beta-vae", "beta-vae", ["--image-size", "32", "--color", "rgb", "--steps", "3000"]),
@@ -37,6 +39,8 @@ DEMOS = [
     ("digits-dcgan", "dcgan", ["--data", str(DIGITS), "--image-size", "32", "--color", "gray", "--steps", "2000",
                                "--config", str(REPO / "build" / "demo-data" / "no-flips.toml")]),  # a mirrored 7 is no 7
     ("shapes-t2i", "latent-diffusion", ["--data", str(SHAPES)]),
+    ("shakespeare-gpt", "gpt", ["--data", str(TEXT), "--steps", "2000"]),
+    ("shakespeare-infill", "infill", ["--data", str(TEXT), "--steps", "3000"]),
     ("day2night", "cyclegan", ["--data-a", str(DAYLIGHT), "--data-b", str(NIGHT), "--image-size", "32",
                                "--steps", "3000", "--config", str(REPO / "build" / "demo-data" / "cyclegan-cpu.toml")]),
 ]

@@ -277,6 +277,40 @@ def shoot_translate(app, window, theme):
     save(window, "translate", theme)
 
 
+def shoot_text(app, window):
+    """The Text canvas: the demo GPT continues a passage from the cursor, then the demo infilling model
+    offers three versions of a selected phrase (both real runs; skipped without the demo models)."""
+    from genstudio.ui.widgets.text_files import Document  # noqa: F401 - the canvas's own file support
+
+    canvas = getattr(window, "text", None)
+    names = {m.name for m in ModelStore().list()[0]}
+    if canvas is None or not {"shakespeare-gpt", "shakespeare-infill"} <= names:
+        print("no demo text models (scripts/demo_models.py): Text screen skipped")
+        return
+    window.set_theme("light")
+    window.show_canvas("Text")
+    passage = (REPO.parent / "shared" / "data" / "text" / "tinyshakespeare_input.txt").read_text("utf-8")
+    start = passage.index("First Citizen:\nWe are accounted poor citizens")
+    canvas.editor.set_text(passage[start:start + 520])
+    canvas.select_model("shakespeare-gpt")
+    canvas.options.max_tokens_box.setValue(160)
+    cursor = canvas.editor.textCursor()
+    cursor.movePosition(cursor.MoveOperation.End)
+    canvas.editor.setTextCursor(cursor)
+    canvas.continue_from_cursor()
+    wait(app, lambda: canvas.worker is None, what="text continuation")
+    canvas.select_model("shakespeare-infill")
+    text = canvas.editor.text()
+    phrase = "poor citizens"
+    at = text.index(phrase)
+    canvas.editor.select_span(at, at + len(phrase))
+    canvas.fill_selection()
+    wait(app, lambda: canvas.worker is None, what="infilling")
+    canvas.preview_alternative(0)
+    settle(app, 1.0)
+    save(window, "text", "light")
+
+
 def main() -> int:
     demos = install_demo_models()
     app = QApplication(sys.argv[:1])
@@ -305,6 +339,7 @@ def main() -> int:
     shoot_caption_report(app, window, "light")
     shoot_translate(app, window, "light")
     shoot_inpaint(app, window)
+    shoot_text(app, window)
 
     # Train: fine-tune the starter on the bundled emoji for a few steps, with previews.
     window.set_theme("light")

@@ -15,6 +15,8 @@ from genstudio.core.store import ModelStore, new_card
 from genstudio.models.common import to_uint8
 
 SPECS = specs()
+IMAGE_SPECS = [s for s in SPECS if s.modality == "image"]
+TEXT_SPECS = [s for s in SPECS if s.modality == "text"]
 
 
 def test_registry_is_not_empty_and_names_are_unique():
@@ -27,13 +29,14 @@ def test_presets_and_summary(spec):
     assert {"tiny", "small", "medium"} <= set(spec.presets)
     for preset in spec.presets:
         spec.model_config(preset)  # every preset builds a valid config
-    assert spec.has_setting("image_size") and not spec.has_setting("no_such_setting")
+    size = "block_size" if spec.modality == "text" else "image_size"
+    assert spec.has_setting(size) and not spec.has_setting("no_such_setting")
     summary = spec.summary()
     assert set(summary) == {"name", "family", "modality", "capabilities"}
     assert all(c in {x.value for x in Capability} for c in summary["capabilities"])
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", IMAGE_SPECS, ids=lambda s: s.name)
 def test_tiny_build_train_sample_save_load(spec, tmp_path):
     torch.manual_seed(0)
     cfg = spec.model_config("tiny")
@@ -86,6 +89,42 @@ def test_tiny_build_train_sample_save_load(spec, tmp_path):
     assert np.array_equal(drive(again.sample(n=1, seed=4, **options))[0], images[1])
 
 
+@pytest.mark.parametrize("spec", TEXT_SPECS, ids=lambda s: s.name)
+def test_text_tiny_build_train_write_save_load(spec, tmp_path):
+    """Text models: token windows in, a loss out; tokens written from a prompt; the card rebuilds them."""
+    from genstudio.models.tokenizer import fit_tokenizer
+
+    tok = fit_tokenizer("char", ["a small text to learn from, twice. " * 2])
+    cfg = spec.model_config("tiny", {"tokenizer": tok.to_json(), "vocab_size": tok.vocab_size})
+    torch.manual_seed(0)
+    model = spec.build(cfg)
+    gen = torch.Generator().manual_seed(0)
+    windows = torch.randint(len(tok.special_ids) + 1, tok.vocab_size, (2, cfg.block_size + 1))
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    before = [p.detach().clone() for p in model.parameters()]
+    for _ in range(2):
+        loss, metrics = model.training_loss(windows, gen)
+        assert torch.isfinite(loss) and "loss" in metrics
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    model.eval()
+    assert torch.isfinite(model.validation_loss(windows))
+    prompt = tok.encode("a small")
+    if spec.can(Capability.INFILL):
+        prompt = [tok.fim_prefix_id, *tok.encode("a sm"), tok.fim_suffix_id, *tok.encode("text"), tok.fim_middle_id]
+    tokens = list(model.generate_tokens(prompt, 12, seed=3))
+    assert len(tokens) <= 12 and all(0 <= t < tok.vocab_size for t in tokens)
+
+    store = ModelStore(tmp_path / "models", bundled=tmp_path / "none")
+    store.save(new_card("rt", spec.name, configlib.to_dict(cfg), steps=2), model.state_dict())
+    card, tensors = store.load("rt")
+    again = spec.build(spec.config_from(card["config"]))
+    again.load_state_dict(tensors)
+    assert list(again.eval().generate_tokens(prompt, 12, seed=3)) == tokens
+
+
 def check_translation_round_trip(spec, model, batch: torch.Tensor, tmp_path) -> None:
     with torch.no_grad():
         out = model.translate(batch, "a2b")
@@ -102,7 +141,7 @@ def fast_options(spec) -> dict:
     return {"steps": 3} if "steps" in spec.sampler_options else {}
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", IMAGE_SPECS, ids=lambda s: s.name)
 def test_declared_capabilities_have_their_methods(spec):
     """Each capability's method exists and returns what the canvases rely on (common.py)."""
     torch.manual_seed(0)

@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image-size", type=int, help="train at this size in pixels (overrides the preset)")
     p.add_argument("--color", choices=("auto", "rgb", "gray"), default="auto",
                    help="train on colour or grayscale images (default auto: grayscale when every image is grey)")
+    p.add_argument("--tokenizer", choices=("char", "bpe"),
+                   help="text architectures: characters or byte-level BPE fitted on the folder (default: the preset's)")
     p.add_argument("--resume", action="store_true", help="continue the run named --name from its checkpoint")
     p.add_argument("--from", dest="from_model", metavar="MODEL", help="fine-tune from a library model")
     p.add_argument("--overwrite", action="store_true", help="replace an existing model/run of that name")
@@ -154,6 +156,8 @@ def make_job(args):
     found = checkpoint.find(runs_dir() / name / "checkpoint")
     data, data_b = data_folders(args, spec)
     if args.resume:
+        if args.tokenizer:
+            raise ConfigError("A resumed run keeps the tokenizer it started with; drop --tokenizer.")
         if found is None:
             raise CheckpointError(f"There is no checkpoint to resume for '{name}'. Start it without --resume.")
         meta = checkpoint.load_meta(found)
@@ -172,7 +176,7 @@ def make_job(args):
         raise ModelFileError(f"A model or training run named '{name}' already exists. Use --resume to "
                              "continue it, --overwrite to start again, or choose another name.")
     custom = read_config_file(args.config) if args.config else {}
-    shape = image_shape_overrides(args, spec, custom.get("model", {}))
+    shape = {**image_shape_overrides(args, spec, custom.get("model", {})), **tokenizer_override(args, spec)}
     train = configlib.from_dict(TrainConfig, {**spec.train_settings(args.preset), **custom.get("train", {}),
                                               **overrides}, what="training setting")
     if args.from_model:
@@ -180,8 +184,8 @@ def make_job(args):
         if card["arch"] != spec.name:
             raise ConfigError(f"'{args.from_model}' is a '{card['arch']}' model; it cannot fine-tune '{spec.name}'.")
         if custom.get("model") or shape:
-            raise ConfigError("--from keeps the network of the model it starts from; drop the [model] table "
-                              "from the config file and the --image-size/--color options.")
+            raise ConfigError("--from keeps the network (and tokenizer) of the model it starts from; drop the "
+                              "[model] table from the config file and the --image-size/--color/--tokenizer options.")
         model_config = spec.config_from(card["config"])
     else:
         model_config = spec.model_config(args.preset, {**custom.get("model", {}), **shape})
@@ -215,6 +219,11 @@ def image_shape_overrides(args, spec, custom_model: dict) -> dict:
     from genstudio.core.data.images import folder_is_grayscale
     from genstudio.core.errors import ConfigError
 
+    if spec.modality != "image":
+        given = [flag for flag, value in (("--image-size", args.image_size), ("--color", args.color != "auto")) if value]
+        if given:
+            raise ConfigError(f"'{spec.name}' learns from {spec.modality}, not images; drop {' and '.join(given)}.")
+        return {}
     shape = {}
     if args.image_size is not None:
         shape["image_size"] = args.image_size
@@ -229,6 +238,17 @@ def image_shape_overrides(args, spec, custom_model: dict) -> dict:
         raise ConfigError(f"'{spec.name}' has no {' or '.join(missing)} setting; drop "
                           f"{'--image-size' if 'image_size' in missing else '--color'}.")
     return shape
+
+
+def tokenizer_override(args, spec) -> dict:
+    """``--tokenizer`` as the model setting ``tokenizer_kind``, for the architectures that have one."""
+    from genstudio.core.errors import ConfigError
+
+    if args.tokenizer is None:
+        return {}
+    if not spec.has_setting("tokenizer_kind"):
+        raise ConfigError(f"'{spec.name}' has no tokenizer to choose; drop --tokenizer.")
+    return {"tokenizer_kind": args.tokenizer}
 
 
 def read_config_file(path: str) -> dict:

@@ -28,12 +28,14 @@ class Progress:
 
 @dataclass
 class Preview:
-    """An intermediate picture: ``image`` (H×W×3 uint8, or N×H×W×3) in-process, ``path`` across."""
+    """An intermediate picture: ``image`` (H×W×3 uint8, or N×H×W×3) in-process, ``path`` across; or,
+    from a text model, an intermediate ``text`` (which does travel in the JSON line)."""
 
     step: int
     path: str | None = None
     image: Any = None  # numpy array; not serialised
     caption: str = ""
+    text: str = ""  # a text model's sample; left out of the JSON line when empty
     type: ClassVar[str] = "preview"
 
 
@@ -65,13 +67,24 @@ class Failed:
     type: ClassVar[str] = "failed"
 
 
-Event = Progress | Preview | Log | Done | Failed
-EVENT_TYPES: dict[str, type] = {cls.type: cls for cls in (Progress, Preview, Log, Done, Failed)}
+@dataclass
+class TextChunk:
+    """Text as it is written (streamed generation); ``index`` says which alternative it belongs to."""
+
+    text: str
+    index: int = 0
+    type: ClassVar[str] = "text"
+
+
+Event = Progress | Preview | Log | Done | Failed | TextChunk
+EVENT_TYPES: dict[str, type] = {cls.type: cls for cls in (Progress, Preview, Log, Done, Failed, TextChunk)}
 _NOT_SERIALISED = {"image"}
+_LEFT_OUT_WHEN_EMPTY = {"preview": {"text"}}  # an image preview's line stays as before previews had text
 
 
 def to_dict(event: Event) -> dict[str, Any]:
-    data = {k: v for k, v in asdict(event).items() if k not in _NOT_SERIALISED}
+    optional = _LEFT_OUT_WHEN_EMPTY.get(event.type, ())
+    data = {k: v for k, v in asdict(event).items() if k not in _NOT_SERIALISED and not (k in optional and v == "")}
     return {"type": event.type, "time": round(time.time(), 3), **data}
 
 

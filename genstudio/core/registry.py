@@ -24,6 +24,7 @@ class Capability(enum.StrEnum):
     INPAINT = "inpaint"
     TRANSLATE = "translate"
     TEXT = "text"
+    INFILL = "infill"  # text models trained with fill-in-the-middle: write a gap given the text around it
     MUSIC = "music"
     ANOMALY = "anomaly"
     LIKELIHOOD = "likelihood"
@@ -117,6 +118,7 @@ FAMILY_MODULES = (
     "genstudio.models.hybrid",
     "genstudio.models.dit",
     "genstudio.models.latent_diffusion",
+    "genstudio.models.transformer",
 )
 
 

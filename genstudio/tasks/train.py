@@ -1,5 +1,6 @@
 """Training from a front-end: the request that becomes a trainer command line, and the dataset check
-the window shows before a run starts (images found, skipped files and why, a few thumbnails).
+the window shows before a run starts (images found, skipped files and why, a few thumbnails; for text
+models the files, their encodings, Latin-1 fallbacks, skipped files and the train/validation split).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from genstudio.core.data.images import DatasetReport, is_grey, load_image_folder
+from genstudio.core.data.text import TextDatasetReport, describe_split, load_text_folder, split_train_val
 from genstudio.core.errors import DatasetError, GenStudioError
 from genstudio.core.registry import ArchSpec
 
@@ -28,6 +30,8 @@ class TrainRequest:
     preview_every: int | None = None  # None: the preset's
     image_size: int | None = None  # None: the preset's
     color: str | None = None  # "rgb" or "gray"; None: the preset's
+    tokenizer: str | None = None  # text models: "char" or "bpe"; None: the preset's
+    modality: str = "image"  # what the folder holds ("image", "text"): only the messages differ
     from_model: str | None = None
     resume: bool = False
     overwrite: bool = False
@@ -50,6 +54,8 @@ class TrainRequest:
             args += ["--image-size", str(self.image_size)]
         if self.color and not self.from_model:
             args += ["--color", self.color]
+        if self.tokenizer and not self.from_model:
+            args += ["--tokenizer", self.tokenizer]
         if self.from_model:
             args += ["--from", self.from_model]
         if self.overwrite:
@@ -60,7 +66,8 @@ class TrainRequest:
         """``--data DIR``, or ``--data-a A --data-b B`` for two domains; a DatasetError says what is missing."""
         if not self.two_domains:
             if not self.data:
-                raise DatasetError("Choose a folder of training images first.")
+                what = "texts (.txt, .md)" if self.modality == "text" else "training images"
+                raise DatasetError(f"Choose a folder of {what} first.")
             return ["--data", self.data]
         missing = [side for side, folder in (("A", self.data), ("B", self.data_b)) if not folder]
         if missing:
@@ -75,6 +82,15 @@ class DatasetScan:
     report: DatasetReport
     thumbnails: np.ndarray = field(repr=False)  # up to THUMBNAILS×S×S×3 uint8
     grayscale: bool = False  # every usable image has R = G = B (scans, sketches, MNIST-like sets)
+
+
+@dataclass
+class TextScan:
+    """A text folder as the trainer will read it: the report (its notes end with the split)."""
+
+    report: TextDatasetReport
+    train_chars: int
+    val_chars: int
 
 
 def data_image_size(spec: ArchSpec, preset: str, image_size: int | None = None) -> int:
@@ -94,13 +110,24 @@ def valid_image_sizes(spec: ArchSpec, preset: str, candidates=(28, 32, 48, 64, 9
     return sizes
 
 
-def scan_dataset(spec: ArchSpec, preset: str, folder: str | Path, image_size: int | None = None) -> DatasetScan:
+def scan_dataset(spec: ArchSpec, preset: str, folder: str | Path,
+                 image_size: int | None = None) -> DatasetScan | TextScan:
     """Decode the folder as the trainer will; DatasetError (with the report) if nothing is usable."""
+    if spec.modality == "text":
+        return scan_text_folder(folder)
     if spec.modality != "image":
         raise DatasetError(f"'{spec.name}' trains on {spec.modality}, not on an image folder.")
     images, report = load_image_folder(folder, data_image_size(spec, preset, image_size))
     describe_conditioning(spec, report)
     return DatasetScan(report, images[:THUMBNAILS].copy(), is_grey(images))
+
+
+def scan_text_folder(folder: str | Path) -> TextScan:
+    """Read the texts as the text trainer will and split them the same way (the last 10% for validation)."""
+    files, report = load_text_folder(folder)
+    train, val = split_train_val([f.text for f in files])
+    report.notes.append(describe_split(len(train), len(val)))
+    return TextScan(report, len(train), len(val))
 
 
 def describe_conditioning(spec: ArchSpec, report: DatasetReport) -> None:

@@ -70,7 +70,7 @@ def test_from_json_rejects_junk_with_value_error(line):
 
 
 def test_event_types_table():
-    assert set(events.EVENT_TYPES) == {"progress", "preview", "log", "done", "failed"}
+    assert set(events.EVENT_TYPES) == {"progress", "preview", "log", "done", "failed", "text"}
 
 
 def test_drive_passes_events_and_returns_the_result():

@@ -52,3 +52,29 @@ def test_a_two_domain_run_passes_both_folders_and_its_resume_needs_none():
 def test_a_two_domain_run_without_both_folders_says_which_is_missing(a, b, missing):
     with pytest.raises(DatasetError, match=missing):
         TrainRequest("cyclegan", "h2z", data=a, data_b=b, two_domains=True).args()
+
+
+def test_a_text_run_passes_its_tokenizer_unless_it_fine_tunes():
+    new = TrainRequest("gpt", "poems", data="/texts", preset="tiny", tokenizer="bpe", modality="text")
+    assert new.args() == ["gpt", "--name", "poems", "--device", "auto", "--data", "/texts", "--preset", "tiny",
+                          "--tokenizer", "bpe"]
+    tuned = TrainRequest("gpt", "poems2", data="/texts", tokenizer="bpe", from_model="poems", modality="text")
+    assert "--tokenizer" not in tuned.args() and tuned.args()[-2:] == ["--from", "poems"]
+    with pytest.raises(DatasetError, match=r"Choose a folder of texts \(\.txt, \.md\) first"):
+        TrainRequest("gpt", "poems", modality="text").args()
+
+
+def test_a_text_architecture_scans_texts_and_splits_them_like_the_trainer(tmp_path):
+    from genstudio.core.data.text import split_train_val
+    from genstudio.tasks.train import TextScan
+    from tests.trainers.test_text import make_text_folder
+
+    folder = make_text_folder(tmp_path / "texts", files=2)
+    (folder / "binary.txt").write_bytes(b"\x00\x01")
+    scan = scan_dataset(get("gpt"), "tiny", folder)
+    assert isinstance(scan, TextScan) and len(scan.report.files) == 2 and len(scan.report.skipped) == 1
+    train, val = split_train_val([p.read_text(encoding="utf-8") for p in sorted(folder.glob("chapter_*.txt"))])
+    assert (scan.train_chars, scan.val_chars) == (len(train), len(val))
+    assert scan.report.notes[-1].startswith(f"Training / validation: {len(train):,} / {len(val):,} characters")
+    with pytest.raises(DatasetError, match="has no text files"):
+        scan_dataset(get("gpt"), "tiny", make_image_folder(tmp_path / "pics", n=1))

@@ -1,4 +1,4 @@
-"""Every registered image architecture trains through the one CLI trainer on a dropped folder."""
+"""Every registered image and text architecture trains through the one CLI trainer on a dropped folder."""
 
 from __future__ import annotations
 
@@ -8,17 +8,20 @@ import pytest
 from genstudio.core.registry import Capability, specs
 from genstudio.core.store import ModelStore
 from tests.trainers.test_loop import train_in_process
+from tests.trainers.test_text import make_text_folder
 from tests.util import make_image_folder
 
-IMAGE_SPECS = [s for s in specs() if s.modality == "image" and s.trainer]
+TRAINED_SPECS = [s for s in specs() if s.modality in ("image", "text") and s.trainer]
 
 
-@pytest.mark.parametrize("spec", IMAGE_SPECS, ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", TRAINED_SPECS, ids=lambda s: s.name)
 def test_a_few_steps_from_the_cli_entry_point_publish_a_model(spec, tmp_path):
     data = ["--data", str(make_image_folder(tmp_path / "data", n=6))]
     if spec.can(Capability.TRANSLATE):  # two domains, one folder each (the loop runs over A's 6 images)
         data = ["--data-a", str(make_image_folder(tmp_path / "a", n=6)),
                 "--data-b", str(make_image_folder(tmp_path / "b", n=5, seed=1))]
+    if spec.modality == "text":  # six files of writing
+        data = ["--data", str(make_text_folder(tmp_path / "texts", files=6, chars=300))]
     code, events = train_in_process(tmp_path / "home", [spec.name, "--preset", "tiny", "--device", "cpu", *data,
                                                         "--name", "m", "--steps", "3", "--preview-every", "3"])
     assert code == 0, [e for e in events if e.type == "failed"]
@@ -26,8 +29,8 @@ def test_a_few_steps_from_the_cli_entry_point_publish_a_model(spec, tmp_path):
     done = events[-1]
     assert done.type == "done" and done.steps == 3
     card, tensors = ModelStore().load("m")
-    images = card["data"].get("images_a", card["data"]["images"])
-    assert card["arch"] == spec.name and images == 6 and tensors
+    files = card["data"].get("images_a", card["data"].get("images", card["data"].get("files")))
+    assert card["arch"] == spec.name and files == 6 and tensors
 
 
 def test_colour_follows_the_folder_unless_chosen(tmp_path):

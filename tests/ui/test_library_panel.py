@@ -265,3 +265,15 @@ def test_importing_the_panel_does_not_import_torch():
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_text_model_shows_its_texts_tokenizer_and_validation_loss():
+    from types import SimpleNamespace
+
+    card = {"family": "transformer", "steps": 2000, "metrics": {"loss": 1.5, "val_loss": 1.8812},
+            "data": {"files": 3, "characters": 1115394, "tokenizer": "char", "vocab_size": 69}}
+    info = SimpleNamespace(card=card, arch="gpt", size_bytes=3_000_000, bundled=False, path=Path("/m/gpt"))
+    rows = dict(summary_rows(info))
+    assert rows["Data texts"] == "3 file(s), 1,115,394 characters"
+    assert rows["Tokenizer"] == "char (69 tokens)" and rows["Validation loss"] == "1.881"
+    assert "Data images" not in rows

@@ -326,3 +326,130 @@ def test_a_cyclegan_trains_on_two_dropped_folders(window, qtbot, tmp_path, answe
     card = ModelStore().get("apples2pears").card
     assert (card["arch"], card["steps"], list(card["config"]["domains"])) == ("cyclegan", 2, ["apples", "pears"])
     assert not answers.warnings
+
+
+# -- text architectures ---------------------------------------------------------------------------------------
+
+
+def make_writer_folder(root):
+    """A writer's folder: chapters, an old Latin-1 letter, a picture saved as .txt and an empty note."""
+    from tests.trainers.test_text import make_text_folder
+
+    folder = make_text_folder(root, files=2)
+    (folder / "letter.txt").write_bytes("Chère amie, à bientôt.\n".encode("latin-1") * 5)
+    (folder / "scan.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (folder / "todo.md").write_bytes(b"")
+    return folder
+
+
+def canvas_with(qtbot, specs):
+    from genstudio.ui.canvases.train import TrainCanvas
+    from genstudio.ui.settings import Settings
+
+    canvas = TrainCanvas(Settings(), ModelStore())
+    qtbot.addWidget(canvas)
+    canvas.resize(1100, 760)
+    canvas.show()
+    canvas.set_specs(specs)
+    return canvas
+
+
+@pytest.fixture
+def text_canvas(qtbot, answers, monkeypatch):
+    """A Train canvas offering the real `gpt` and `ddpm`; Start records the trainer command."""
+    from genstudio.core.registry import get
+    from genstudio.ui import training_process
+
+    started = []
+    monkeypatch.setattr(training_process.TrainingProcess, "start",
+                        lambda self, args: started.append(training_process.trainer_command([*args, "--events"])))
+    canvas = canvas_with(qtbot, [get("ddpm"), get("gpt")])
+    choose_arch(canvas, "gpt")
+    canvas.started = started
+    yield canvas
+    canvas.run = None
+
+
+def test_a_text_architecture_checks_a_text_folder_and_shows_its_split(text_canvas, qtbot, tmp_path):
+    canvas = text_canvas
+    assert canvas.form.labelForField(canvas.images).text() == "Texts"
+    assert canvas.tokenizer_box.isVisibleTo(canvas) and not canvas.size_box.isVisibleTo(canvas)
+    assert not canvas.color_box.isVisibleTo(canvas)
+    canvas.set_folder(str(make_writer_folder(tmp_path / "novel")))
+    qtbot.waitUntil(lambda: canvas.scan is not None, timeout=30_000)
+    report = canvas.report_label.text()
+    chars = canvas.scan.report.total_chars
+    assert report.startswith(f"3 text files ready: {chars:,} characters (Latin-1: 1, UTF-8: 2); 2 skipped")
+    assert "read as Latin-1 (Windows-1252): letter.txt" in report
+    train_chars, val_chars = canvas.scan.train_chars, canvas.scan.val_chars
+    assert f"Training / validation: {train_chars:,} / {val_chars:,} characters (last 10% for validation)." in report
+    joined = chars + 2 * len("\n\n")  # the three files are joined with a blank line
+    assert (train_chars, val_chars) == (int(joined * 0.9), joined - int(joined * 0.9))
+    details = canvas.report_text.toPlainText()
+    assert "scan.txt: binary file: a PNG image, not text" in details and "todo.md: empty file" in details
+    assert canvas.thumbs.pixmap().isNull() and canvas.start_button.isEnabled()
+    choose_arch(canvas, "ddpm")  # back to images: the same folder holds none
+    qtbot.waitUntil(lambda: "no image files" in canvas.report_label.text(), timeout=30_000)
+    assert canvas.form.labelForField(canvas.images).text() == "Images" and not canvas.tokenizer_box.isVisibleTo(canvas)
+
+
+def test_the_tokenizer_choice_goes_into_the_trainer_command(text_canvas, qtbot, tmp_path):
+    canvas = text_canvas
+    assert canvas.tokenizer() == "char"  # the tiny preset's
+    canvas.tokenizer_box.setCurrentIndex(canvas.tokenizer_box.findData("bpe"))
+    canvas.set_folder(str(make_writer_folder(tmp_path / "novel")))
+    qtbot.waitUntil(lambda: canvas.scan is not None, timeout=30_000)
+    canvas.start()
+    (command,) = canvas.started
+    args = command[command.index("gpt"):]
+    assert args[args.index("--tokenizer") + 1] == "bpe" and args[args.index("--data") + 1].endswith("novel")
+    assert "--image-size" not in args and "--color" not in args
+
+
+def test_validation_loss_is_a_second_series_and_text_previews_show_as_text(text_canvas, qtbot):
+    from genstudio.core.events import Preview, Progress
+
+    canvas = text_canvas
+    plot = canvas.ensure_plot()
+    assert not plot.legend.isVisible()
+    for step in range(1, 21):
+        metrics = {"loss": 3.0 - step * 0.05, **({"val_loss": 3.2 - step * 0.04} if step % 10 == 0 else {})}
+        canvas._on_event(Progress(step, 20, None, metrics, stage="train"))
+    assert plot.steps == list(range(1, 21)) and plot.val_steps == [10, 20]
+    assert plot.val_losses == pytest.approx([2.8, 2.4])
+    qtbot.waitUntil(lambda: plot.legend.isVisible(), timeout=5_000)
+    assert [label.text for _, label in plot.legend.items] == ["training (smoothed)", "validation"]
+    assert plot.val_curve.opts["symbol"] == "o" and plot.val_curve.opts["pen"].color() != \
+        plot.smooth_curve.opts["pen"].color()
+    canvas._on_event(Preview(10, path="/nowhere/step_0000010.txt", text="First Citizen:\nBefore we proceed",
+                             caption="Sample at step 10"))
+    assert canvas.preview_text.isVisibleTo(canvas) and not canvas.preview.isVisibleTo(canvas)
+    assert canvas.preview_text.toPlainText() == "First Citizen:\nBefore we proceed" and canvas.preview_text.isReadOnly()
+    assert canvas.preview_caption.text() == "Sample at step 10"
+    plot.clear()
+    plot._redraw()
+    assert plot.val_steps == [] and not plot.legend.isVisible()
+
+
+def test_a_gpt_trains_from_the_canvas_with_validation_and_text_previews(qtbot, tmp_path, answers):
+    from genstudio.core.registry import get
+    from tests.trainers.test_text import make_text_folder
+
+    train = canvas_with(qtbot, [get("gpt")])
+    train.preset_box.setCurrentIndex(train.preset_box.findData("tiny"))
+    train.set_folder(str(make_text_folder(tmp_path / "texts")))
+    qtbot.waitUntil(lambda: train.scan is not None, timeout=30_000)
+    train.name_edit.setText("writer")
+    train.preview_box.setValue(10)
+    try:
+        with qtbot.waitSignal(train.model_published, timeout=TRAIN_TIMEOUT):
+            train.start()
+        qtbot.waitUntil(lambda: train.run is None, timeout=10_000)
+    finally:
+        if train.run is not None:
+            train.run.kill()
+    assert train.plot.val_steps == [10, 20, 30] and len(train.plot.steps) > 0  # the tiny preset: every 10 steps
+    card = ModelStore().get("writer").card
+    assert card["metrics"]["val_loss"] == pytest.approx(train.plot.val_losses[-1], abs=1e-5)
+    assert train.preview_text.isVisibleTo(train) and train.preview_text.toPlainText() == card["sample_text"]
+    assert train.preview_caption.text() == "'writer' in the library" and not answers.warnings

@@ -4,6 +4,8 @@ The trainer runs as a child process (ui/training_process.py); this canvas only b
 line from the controls, shows its events, and offers Stop and Resume. A trainer left running by an
 earlier window (closed with "keep training", or crashed) is found and followed on start. Architectures
 that translate between two domains (Capability.TRANSLATE) train on two folders, each checked on its own.
+Text architectures (modality "text") train on a folder of .txt/.md files, offer a tokenizer choice,
+show their previews as text and plot the validation loss beside the training loss.
 """
 
 from __future__ import annotations
@@ -104,6 +106,11 @@ class TrainCanvas(QWidget):
         self.color_box.setProperty("usual_tip", "Auto trains in grayscale when every image in the folder is grey")
         for label, key in (("Auto (from the folder)", "auto"), ("Colour (RGB)", "rgb"), ("Grayscale", "gray")):
             self.color_box.addItem(label, key)
+        self.tokenizer_box = QComboBox()
+        self.tokenizer_box.setProperty("usual_tip", "Characters suit a small folder; BPE (byte-level subwords) "
+                                       "packs more text into each window and suits a few MB or more")
+        for label, key in (("Characters", "char"), ("BPE (subwords)", "bpe")):
+            self.tokenizer_box.addItem(label, key)
         form = QFormLayout()
         form.addRow("Architecture", self.arch_box)
         form.addRow("Images", self.images)
@@ -114,6 +121,7 @@ class TrainCanvas(QWidget):
         form.addRow("Preset", self.preset_box)
         form.addRow("Image size", self.size_box)
         form.addRow("Colour", self.color_box)
+        form.addRow("Tokenizer", self.tokenizer_box)
         form.addRow("Steps", self.steps_box)
         form.addRow("Preview every", self.preview_box)
         form.addRow("Fine-tune from", self.from_box)
@@ -138,7 +146,7 @@ class TrainCanvas(QWidget):
     def _build_monitor(self) -> None:
         self.monitor = QWidget()
         self.progress = QProgressBar(textVisible=False)
-        self.progress_label = QLabel("Choose the training images and press Start training.", objectName="muted")
+        self.progress_label = QLabel("Choose a training folder and press Start training.", objectName="muted")
         self.plot_holder = QVBoxLayout()
         self.plot = None  # built on first use: pyqtgraph's import is kept off the start-up path
         plot_box = QFrame(objectName="panel")
@@ -149,8 +157,12 @@ class TrainCanvas(QWidget):
         self.preview.setMinimumSize(220, 220)
         self.preview_caption = QLabel(objectName="muted", alignment=Qt.AlignmentFlag.AlignCenter)
         preview_box = QFrame(objectName="panel")
+        self.preview_text = QPlainTextEdit(readOnly=True, placeholderText="Samples of text appear here while the "
+                                           "model trains.")
+        self.preview_text.hide()
         preview_layout = QVBoxLayout(preview_box)
         preview_layout.addWidget(self.preview, 1)
+        preview_layout.addWidget(self.preview_text, 1)
         preview_layout.addWidget(self.preview_caption)
         top = QSplitter()
         top.addWidget(plot_box)
@@ -221,11 +233,21 @@ class TrainCanvas(QWidget):
         scans = [picker.scan for picker in self.pickers()]
         return None if None in scans else scans
 
+    def is_text(self) -> bool:
+        """Whether the chosen architecture learns from a folder of texts rather than images."""
+        spec = self.spec()
+        return spec is not None and spec.modality == "text"
+
     def _show_pickers(self) -> None:
-        two = self.two_domains()
+        two, text = self.two_domains(), self.is_text()
         for picker, shown in ((self.images, not two), (self.domain_a, two), (self.domain_b, two)):
             picker.setVisible(shown)
             self.form.labelForField(picker).setVisible(shown)
+        self.form.labelForField(self.images).setText("Texts" if text else "Images")
+        self.images.browse_title = "Folder of texts (.txt, .md)" if text else "Folder of training images"
+        if self.run is None:
+            self.preview.setVisible(not text)
+            self.preview_text.setVisible(text)
 
     def _arch_changed(self) -> None:
         spec = self.spec()
@@ -275,8 +297,11 @@ class TrainCanvas(QWidget):
                 if option != size:
                     self.size_box.addItem(f"{option}×{option} px", option)
         self.size_box.blockSignals(False)
-        for widget in (self.size_box, self.color_box):
-            shown = spec.has_setting("image_size" if widget is self.size_box else "channels")
+        if spec.has_setting("tokenizer_kind"):
+            self.tokenizer_box.setCurrentIndex(max(self.tokenizer_box.findData(spec.model_config(preset).tokenizer_kind), 0))
+        for widget, setting in ((self.size_box, "image_size"), (self.color_box, "channels"),
+                                (self.tokenizer_box, "tokenizer_kind")):
+            shown = spec.has_setting(setting)
             widget.setVisible(shown)
             self.form.labelForField(widget).setVisible(shown)
 
@@ -293,6 +318,11 @@ class TrainCanvas(QWidget):
             scans = self.scans()
             return "gray" if scans and all(scan.grayscale for scan in scans) else "rgb"
         return choice
+
+    def tokenizer(self) -> str | None:
+        """"char" or "bpe" for architectures whose config has a tokenizer; None for the others."""
+        spec = self.spec()
+        return self.tokenizer_box.currentData() if spec is not None and spec.has_setting("tokenizer_kind") else None
 
     def set_folder(self, folder: str) -> None:
         """Check the image folder in the background and show the report before anything trains."""
@@ -327,7 +357,7 @@ class TrainCanvas(QWidget):
             from genstudio.tasks.train import scan_dataset
 
             size = self.size_box.currentData()
-            picker.check(lambda: scan_dataset(spec, preset, folder, size))
+            picker.check(lambda: scan_dataset(spec, preset, folder, size), "texts" if self.is_text() else "images")
         self._update_buttons()
 
     def _recheck(self) -> None:
@@ -370,11 +400,11 @@ class TrainCanvas(QWidget):
             widget.setEnabled(not running)
         for picker in (self.images, self.domain_a, self.domain_b):
             picker.set_choosing(not running)
-        fine_tuning = self.from_box.currentData() is not None  # the network (size, colour) is the model's
-        for widget in (self.size_box, self.color_box):
+        fine_tuning = self.from_box.currentData() is not None  # the network (size, colour, tokens) is the model's
+        for widget in (self.size_box, self.color_box, self.tokenizer_box):
             widget.setEnabled(not running and not fine_tuning)
-            widget.setToolTip("Fine-tuning keeps the size and colour of the model it starts from" if fine_tuning
-                              else widget.property("usual_tip"))
+            widget.setToolTip("Fine-tuning keeps the size, colour and tokenizer of the model it starts from"
+                              if fine_tuning else widget.property("usual_tip"))
 
     _show_note = staticmethod(show_note)
 
@@ -389,7 +419,8 @@ class TrainCanvas(QWidget):
                             preset=self.preset_box.currentData(),
                             steps=(steps if not run or steps > run.total else None),
                             preview_every=None if resume else self.preview_box.value(),
-                            image_size=self.size_box.currentData(), color=self.color(),
+                            image_size=self.size_box.currentData(), color=self.color(), tokenizer=self.tokenizer(),
+                            modality="text" if self.is_text() else "image",
                             from_model=self.from_box.currentData(), resume=resume, overwrite=overwrite,
                             device=self.settings.device, threads=self.settings.threads)
 
@@ -419,8 +450,7 @@ class TrainCanvas(QWidget):
                 self.settings.set(f"train/{key}", folder)
         plot = self.ensure_plot()
         if resume:
-            history = read_metrics(request.name)
-            plot.set_history(history["step"], history["loss"])
+            self._show_history(request.name)
         else:
             plot.clear()
             self.log.clear()
@@ -431,11 +461,15 @@ class TrainCanvas(QWidget):
     def follow(self, name: str, info: dict) -> None:
         """Show a trainer that an earlier window started and left running."""
         self.name_edit.setText(name)
-        history = read_metrics(name)
-        self.ensure_plot().set_history(history["step"], history["loss"])
+        self._show_history(name)
         run = FollowedRun(name, info, self)
         self._attach(run, f"Following '{name}', which kept training after GenStudio was closed (pid {info['pid']}).")
         run.start()
+
+    def _show_history(self, name: str) -> None:
+        """Redraw a run's curves so far from its metrics.jsonl (validation points where it has them)."""
+        history, val = read_metrics(name), read_metrics(name, ("val_loss",))
+        self.ensure_plot().set_history(history["step"], history["loss"], val["step"], val["val_loss"])
 
     def _attach(self, run: TrainingRun, message: str) -> None:
         self.run = run
@@ -467,9 +501,13 @@ class TrainCanvas(QWidget):
             if loss is not None:
                 parts.append(f"loss {loss:.4f}")
                 self.ensure_plot().add(event.step, loss)
+            if (val_loss := event.metrics.get("val_loss")) is not None:
+                self.ensure_plot().add_validation(event.step, val_loss)
             parts.append(describe_eta(event.eta_s))
             self.progress_label.setText(" · ".join(parts))
             self.busy.emit(f"Training {self.run.name if self.run else ''}: step {event.step} / {event.total}")
+        elif isinstance(event, Preview) and event.text:
+            self.show_text_preview(event.text, event.caption or f"step {event.step}")
         elif isinstance(event, Preview) and event.path:
             self.show_preview(event.path, event.caption or f"step {event.step}")
         elif isinstance(event, Log):
@@ -482,6 +520,15 @@ class TrainCanvas(QWidget):
         self.preview_path = path
         self.preview.set_source(pixmap)
         self.preview_caption.setText(caption)
+        self.preview.show()
+        self.preview_text.hide()
+
+    def show_text_preview(self, text: str, caption: str) -> None:
+        """A text model's sample, in a read-only text box where the image previews go."""
+        self.preview_text.setPlainText(text)
+        self.preview_caption.setText(caption)
+        self.preview_text.show()
+        self.preview.hide()
 
     def _on_ended(self, outcome: TrainOutcome) -> None:
         run, self.run = self.run, None
@@ -494,21 +541,24 @@ class TrainCanvas(QWidget):
         self.busy.emit("")
         if outcome.model:
             self.model_published.emit(outcome.model)
-            info = self._library_samples(outcome.model)
-            if info:
-                self.show_preview(info, f"'{outcome.model}' in the library")
+            path, text = self._library_samples(outcome.model)
+            if path:
+                self.show_preview(path, f"'{outcome.model}' in the library")
+            elif text:
+                self.show_text_preview(text, f"'{outcome.model}' in the library")
         if outcome.kind in ("failed", "crashed"):
             detail = "\n".join(outcome.last_lines[-12:])
             text = outcome.message + (f"\n\nLast lines of its log:\n{detail}" if detail and outcome.kind == "crashed" else "")
             dialogs.warn(self, "Training stopped" if outcome.kind == "crashed" else "Training failed", text)
         self._name_changed()
 
-    def _library_samples(self, name: str) -> str | None:
+    def _library_samples(self, name: str) -> tuple[str | None, str]:
+        """A library model's samples: the path of its samples.png, or a text model's sample text."""
         try:
-            path = self.store.get(name).samples_path
+            info = self.store.get(name)
         except GenStudioError:
-            return None
-        return str(path) if path else None
+            return None, ""
+        return (str(info.samples_path) if info.samples_path else None), str(info.card.get("sample_text", ""))
 
     # -- closing the window while training -------------------------------------------------------------
     def detach(self) -> None:

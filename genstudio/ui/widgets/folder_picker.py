@@ -1,5 +1,6 @@
-"""A folder of training images on the Train canvas: a drop target with a Browse button, and under it
-the dataset check's summary (images found, skipped files and why, a strip of thumbnails).
+"""A folder of training images (or texts) on the Train canvas: a drop target with a Browse button, and
+under it the dataset check's summary (images found, skipped files and why, a strip of thumbnails; for
+texts the files, characters, encodings, Latin-1 fallbacks and the train/validation split).
 
 Most architectures train on one such folder; those that translate between two domains (CycleGAN)
 get two, "Domain A folder" and "Domain B folder", each checked on its own. The check itself runs in
@@ -15,7 +16,8 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
-from genstudio.tasks.train import DatasetScan
+from genstudio.core.data.text import relative_to_root
+from genstudio.tasks.train import DatasetScan, TextScan
 from genstudio.ui.widgets import dialogs
 from genstudio.ui.widgets.images import grid_array, scaled, to_pixmap
 from genstudio.ui.workers import run_in_background
@@ -48,7 +50,7 @@ class FolderPicker(QWidget):
                  parent=None):
         super().__init__(parent)
         self.browse_title, self.empty_note, self.thumb_rows = browse_title, empty_note, thumb_rows
-        self.scan: DatasetScan | None = None  # the last check that passed, for the folder shown
+        self.scan: DatasetScan | TextScan | None = None  # the last check that passed, for the folder shown
         self.token = 0
         self.edit = QLineEdit(placeholderText="Drop a folder here…")
         self.edit.setAcceptDrops(False)  # the picker takes a drop as a folder, not as text to insert
@@ -96,19 +98,23 @@ class FolderPicker(QWidget):
             self.chosen.emit(folder)
 
     # -- the dataset check -----------------------------------------------------------------------------
-    def check(self, scan: Callable[[], DatasetScan]) -> None:
+    def check(self, scan: Callable[[], DatasetScan | TextScan], what: str = "images") -> None:
         """Run ``scan`` off the UI thread and show its report (a newer check wins over a late one)."""
         self.token += 1
         token = self.token
         self.scan = None
-        self._show_report("Checking the images…")
+        self._show_report(f"Checking the {what}…")
         run_in_background(scan, lambda result: self._scan_done(token, result),
                           lambda message: self._scan_failed(token, message))
 
-    def _scan_done(self, token: int, scan: DatasetScan) -> None:
+    def _scan_done(self, token: int, scan: DatasetScan | TextScan) -> None:
         if token != self.token:
             return  # an older check finishing late
         self.scan = scan
+        if isinstance(scan, TextScan):
+            self._show_text_scan(scan)
+            self.checked.emit()
+            return
         report = scan.report
         tone = ", grayscale" if scan.grayscale else ""
         text = f"{len(report.used)} images ready ({report.image_size}×{report.image_size} px for training{tone})"
@@ -121,6 +127,15 @@ class FolderPicker(QWidget):
         self.thumbs.setPixmap(scaled(to_pixmap(grid_array(shown, cols=cols, gutter=1)), box) if len(shown)
                               else QPixmap())
         self.checked.emit()
+
+    def _show_text_scan(self, scan: TextScan) -> None:
+        report = scan.report
+        text = f"{len(report.files)} text files ready: {report.total_chars:,} characters ({report.encoding_counts()})"
+        if report.skipped:
+            text += f"; {len(report.skipped)} skipped (see below)"
+        notes = [note for note in (report.fallback_note(), *report.notes) if note]
+        details = "\n".join(f"{relative_to_root(s.path, report.root)}: {s.reason}" for s in report.skipped)
+        self._show_report("\n".join([text + ".", *notes]), details=details)
 
     def _scan_failed(self, token: int, message: str) -> None:
         if token != self.token:

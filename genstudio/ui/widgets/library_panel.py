@@ -108,10 +108,15 @@ def summary_rows(info: ModelInfo) -> list[tuple[str, str]]:
         ("Steps", f"{card['steps']:,}" if isinstance(card.get("steps"), int) else None),
         ("Training time", format_duration(seconds) if isinstance(seconds, int | float) else None),
         ("Data images", data.get("images")),
+        ("Data texts", f"{data['files']:,} file(s), {data['characters']:,} characters"
+         if isinstance(data.get("files"), int) and isinstance(data.get("characters"), int) else None),
+        ("Tokenizer", f"{data['tokenizer']} ({data['vocab_size']:,} tokens)"
+         if data.get("tokenizer") and isinstance(data.get("vocab_size"), int) else None),
         ("Size", format_size(info.size_bytes)),
         ("Created", format_date(card, with_time=True)),
         ("Parent model", card.get("parent")),
         ("Final loss", f"{loss:.4g}" if isinstance(loss, int | float) else None),
+        ("Validation loss", f"{metrics['val_loss']:.4g}" if isinstance(metrics.get("val_loss"), int | float) else None),
         ("Location", "bundled with GenStudio (read-only)" if info.bundled else str(info.path)),
     ]
     return [(label, str(value)) for label, value in rows if value not in (None, "")]
@@ -192,7 +197,7 @@ class LibraryPanel(QWidget):
 
     def _build_details(self) -> QWidget:
         self.title = QLabel(objectName="heading", wordWrap=True)
-        self.preview = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.preview = QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)  # samples, or a text model's
         self.preview.setFixedSize(PREVIEW_PX, PREVIEW_PX)
         self.summary = QFormLayout()
         self.summary.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
@@ -363,7 +368,9 @@ class LibraryPanel(QWidget):
             self.summary.removeRow(0)
         self.title.setText(info.name if info else "")
         self.preview.setPixmap(sample_pixmap(info.samples_path if info else None, PREVIEW_PX))
-        self.preview.setText("" if info is None or info.samples_path else "no samples")
+        sample_text = info.card.get("sample_text") if info else None
+        self.preview.setText("" if info is None or info.samples_path else
+                             sample_text[:400] if isinstance(sample_text, str) else "no samples")
         self.card_view.setPlainText(json.dumps(info.card, indent=2, ensure_ascii=False) if info else "")
         for label, value in summary_rows(info) if info else []:
             value_label = QLabel(value, wordWrap=True)
