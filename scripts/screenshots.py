@@ -311,6 +311,24 @@ def shoot_text(app, window):
     save(window, "text", "light")
 
 
+def shoot_train_text(app, window):
+    """The Train canvas on a text folder: the folder check (encodings, split), then a short real `gpt`
+    run with its validation loss beside the training loss and a text preview."""
+    train = window.train
+    window.set_theme("light")
+    window.show_canvas("Train")
+    train.arch_box.setCurrentIndex(train.arch_box.findData("gpt"))
+    train.set_folder(str(REPO.parent / "shared" / "data" / "text"))
+    wait(app, lambda: train.scan is not None, what="text folder check")
+    train.name_edit.setText("shakespeare-short")
+    train.steps_box.setValue(750)
+    train.preview_box.setValue(250)
+    train.start()
+    wait(app, lambda: train.run is None, what="text training")
+    settle(app, 1.0)
+    save(window, "train-text", "light")
+
+
 def main() -> int:
     demos = install_demo_models()
     app = QApplication(sys.argv[:1])
@@ -340,6 +358,7 @@ def main() -> int:
     shoot_translate(app, window, "light")
     shoot_inpaint(app, window)
     shoot_text(app, window)
+    shoot_train_text(app, window)
 
     # Train: fine-tune the starter on the bundled emoji for a few steps, with previews.
     window.set_theme("light")
