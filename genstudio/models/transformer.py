@@ -313,20 +313,27 @@ def sample_token(logits: torch.Tensor, generator: torch.Generator, temperature: 
 
 # -- fill-in-the-middle --------------------------------------------------------------------------------
 def fim_transform(x: torch.Tensor, rate: float, generator: torch.Generator) -> torch.Tensor:
-    """(B, L) windows; each, with probability ``rate``, becomes ``<pre> prefix <suf> suffix <mid> middle <eot>``.
+    """(B, L) windows; each, with probability ``rate``, becomes ``<pre> <suf> suffix <mid> prefix middle <eot>
+    rest``: the SPM order of Bavarian et al. (2022), where the middle directly continues the prefix, so a
+    small model only has to learn where to stop (PSM made it bridge the whole suffix first, and a 0.8 M
+    model trained 12,000 steps still ignored the prefix's last words).
 
-    The document is the window's first L - 4 tokens, cut at two random points, so the length stays L and
-    the tokens are only rearranged; the end-of-text after the middle teaches the model where to stop.
+    The document is the window's first n tokens, n drawn from [L/2, L − 4], cut at two random points;
+    the rest of the window follows the end-of-text as the next text (packing), so the length stays L,
+    tokens are only rearranged, and the end-of-text falls anywhere (always at L − 1, the model learnt
+    to stop by position).
     """
     B, L = x.shape
     chosen = torch.rand(B, generator=generator, device=generator.device) < rate
-    cuts = torch.randint(0, L - 3, (B, 2), generator=generator, device=generator.device).sort(dim=1).values
+    lengths = torch.randint(L // 2, L - 3, (B,), generator=generator, device=generator.device)
+    cuts = (torch.rand(B, 2, generator=generator, device=generator.device) * (lengths[:, None] + 1)).long()
+    cuts = cuts.clamp(max=lengths[:, None]).sort(dim=1).values
     out = x.clone()
     for row in chosen.nonzero().flatten().tolist():
-        i, j = cuts[row].tolist()
-        doc = x[row, :L - 4]
-        out[row] = torch.cat([sentinel(FIM_PREFIX_ID, x), doc[:i], sentinel(FIM_SUFFIX_ID, x), doc[j:],
-                              sentinel(FIM_MIDDLE_ID, x), doc[i:j], sentinel(EOT_ID, x)])
+        n, (i, j) = int(lengths[row]), cuts[row].tolist()
+        doc, rest = x[row, :n], x[row, n:L - 4]
+        out[row] = torch.cat([sentinel(FIM_PREFIX_ID, x), sentinel(FIM_SUFFIX_ID, x), doc[j:], sentinel(FIM_MIDDLE_ID, x),
+                              doc[:i], doc[i:j], sentinel(EOT_ID, x), rest])
     return out
 
 

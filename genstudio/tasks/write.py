@@ -191,14 +191,15 @@ def prompt_tokens(tokenizer, prompt: str) -> list[int]:
 
 
 def infill_prompt(tokenizer, before: str, after: str, block_size: int, max_tokens: int) -> list[int]:
-    """``<fim_prefix> before <fim_suffix> after <fim_middle>`` in tokens, the text nearest the gap kept
-    when it is too long: room is left in the window for the middle (up to half of it)."""
+    """``<fim_prefix> <fim_suffix> after <fim_middle> before`` in tokens (the SPM order the model is trained
+    on, so the middle continues ``before``), the text nearest the gap kept when it is too long: room is left
+    in the window for the middle (up to half of it)."""
     budget = max(2, block_size - 3 - min(max_tokens, block_size // 2))
     head, tail = tokenizer.encode(before), tokenizer.encode(after)
     keep_after = min(len(tail), max(budget // 2, budget - len(head)))
     keep_before = min(len(head), budget - keep_after)
-    return [tokenizer.fim_prefix_id, *head[len(head) - keep_before:], tokenizer.fim_suffix_id, *tail[:keep_after],
-            tokenizer.fim_middle_id]
+    return [tokenizer.fim_prefix_id, tokenizer.fim_suffix_id, *tail[:keep_after], tokenizer.fim_middle_id,
+            *head[len(head) - keep_before:]]
 
 
 def infill(request: InfillRequest, device, store: ModelStore | None = None):

@@ -131,12 +131,12 @@ def test_bytes_that_never_complete_become_a_replacement_character():
 def test_infill_prompt_keeps_the_text_nearest_the_gap():
     tok = fit_tokenizer("char", ["abcdefghij0123456789"])
     prompt = infill_prompt(tok, "abcdefghij", "0123456789", block_size=16, max_tokens=4)
-    assert prompt[0] == tok.fim_prefix_id and prompt[-1] == tok.fim_middle_id and len(prompt) <= 16 - 4
-    s = prompt.index(tok.fim_suffix_id)
-    before, after = tok.decode(prompt[1:s]), tok.decode(prompt[s + 1:-1])
+    assert prompt[:2] == [tok.fim_prefix_id, tok.fim_suffix_id] and len(prompt) <= 16 - 4
+    m = prompt.index(tok.fim_middle_id)  # SPM: the text after the gap, then the text before it, then the middle
+    after, before = tok.decode(prompt[2:m]), tok.decode(prompt[m + 1:])
     assert "abcdefghij".endswith(before) and "0123456789".startswith(after) and before and after
     short = infill_prompt(tok, "ab", "0123456789", block_size=16, max_tokens=4)
-    assert tok.decode(short) == "ab" + "0123456"  # 16 - 3 sentinels - 4 for the middle: the room "ab" does
+    assert tok.decode(short) == "0123456" + "ab"  # 16 - 3 sentinels - 4 for the middle: the room "ab" does
     # not need goes to the text after the gap
 
 
