@@ -40,7 +40,7 @@ DEMOS = [
                                "--config", str(REPO / "build" / "demo-data" / "no-flips.toml")]),  # a mirrored 7 is no 7
     ("shapes-t2i", "latent-diffusion", ["--data", str(SHAPES)]),
     ("shakespeare-gpt", "gpt", ["--data", str(TEXT), "--steps", "2000"]),
-    ("shakespeare-infill", "infill", ["--data", str(TEXT)]),
+    ("shakespeare-infill", "infill", ["--data", str(TEXT), "--steps", "12000"]),
     ("day2night", "cyclegan", ["--data-a", str(DAYLIGHT), "--data-b", str(NIGHT), "--image-size", "32",
                                "--steps", "3000", "--config", str(REPO / "build" / "demo-data" / "cyclegan-cpu.toml")]),
 ]

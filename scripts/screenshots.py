@@ -382,6 +382,8 @@ def main() -> int:
     wait(app, lambda: train.run is None, what="trainer to stop")
     window.set_theme("light")
     window.settings.theme = "light"
+    if getattr(window, "text", None) is not None:
+        window.text.editor.document().setModified(False)  # the demo text needs no "save changes?" question
     window.close()
     return 0
 

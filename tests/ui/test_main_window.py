@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl  # noqa: E402
-from PySide6.QtGui import QDropEvent  # noqa: E402
+from PySide6.QtGui import QCloseEvent, QDropEvent  # noqa: E402
 
 from genstudio.core.store import ModelStore  # noqa: E402
 from tests.util import save_tiny_model  # noqa: E402
@@ -127,3 +127,16 @@ def test_the_loss_plot_smooths_resumes_and_coalesces_redraws(qtbot):
     assert plot.steps == [1, 2, 3] and plot.losses[-1] == 0.9
     plot.add(4, float("nan"))
     assert plot.steps == [1, 2, 3]
+
+
+def test_closing_with_unsaved_writing_asks_first(window, answers):
+    window.text.editor.setPlainText("A draft worth keeping.")
+    window.text.editor.document().setModified(True)
+    answers.replies["choose"] = None  # the question is dismissed: the window stays open, the text with it
+    event = QCloseEvent()
+    window.closeEvent(event)
+    assert not event.isAccepted() and window.text.editor.toPlainText() == "A draft worth keeping."
+    answers.replies["choose"] = "Don't save"
+    event = QCloseEvent()
+    window.closeEvent(event)
+    assert event.isAccepted()
