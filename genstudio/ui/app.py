@@ -13,10 +13,12 @@ def run_app(argv: list[str] | None = None) -> int:
     from genstudio.ui.settings import Settings
     from genstudio.ui.theme import apply_theme
     from genstudio.ui.training_process import has_detached_trainers
+    from genstudio.ui.workers import MainThreadGarbageCollector
 
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("GenStudio")
     app.setOrganizationName("GenStudio")
+    MainThreadGarbageCollector(parent=app)  # cyclic GC only on this thread: never in a worker
     settings = Settings()
     settings.apply_environment()
     apply_theme(app, settings.theme)

@@ -8,13 +8,14 @@ belong to the UI thread). The superqt/napari pattern, without Qt in the task.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import traceback
 from collections.abc import Callable, Generator
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from genstudio.core.errors import GenStudioError
 
@@ -103,3 +104,36 @@ def run_in_background(fn: Callable[[], Any], on_done: Callable[[Any], None],
     if on_error is not None:
         worker.signals.failed.connect(on_error)
     return start(worker)
+
+
+class MainThreadGarbageCollector(QObject):
+    """Python's cyclic garbage collector runs in whichever thread happens to allocate. When that is a
+    worker thread and the garbage holds Qt objects (a closed dialog, a replaced widget), Qt destroys them
+    off their thread and the process crashes (seen: a segfault while a worker built a model). So the
+    automatic collector is switched off and this timer runs the same generational collections on the UI
+    thread instead, by the collector's own thresholds."""
+
+    def __init__(self, interval_ms: int = 500, parent: QObject | None = None):
+        super().__init__(parent)
+        self.thresholds = gc.get_threshold()
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.collect)
+        self.timer.start(interval_ms)
+
+    def collect(self) -> int:
+        """Collect the oldest generation whose count is over its threshold (and the younger ones)."""
+        counts, generation = gc.get_count(), -1
+        for g in range(3):
+            if counts[g] <= self.thresholds[g]:
+                break
+            generation = g
+        return gc.collect(generation) if generation >= 0 else 0
+
+    def stop(self) -> None:
+        self.timer.stop()
+        gc.collect()
+        if self.was_enabled:
+            gc.enable()
+

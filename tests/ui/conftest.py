@@ -7,6 +7,17 @@ import pytest
 pytest.importorskip("PySide6")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def main_thread_gc(qapp):
+    """As in the app: cyclic garbage (Qt objects of earlier tests among it) is collected on the UI thread,
+    never in a worker thread, which would crash Qt."""
+    from genstudio.ui.workers import MainThreadGarbageCollector
+
+    collector = MainThreadGarbageCollector(parent=qapp)
+    yield collector
+    collector.stop()
+
+
 @pytest.fixture
 def answers(monkeypatch):
     """Records every modal question the app asks and answers it from ``answers.replies``."""
