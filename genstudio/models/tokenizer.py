@@ -14,6 +14,7 @@ exists for streaming. A tokenizer travels as JSON inside the model's config (car
 
 from __future__ import annotations
 
+import abc
 import json
 from functools import cache
 from typing import Any
@@ -30,7 +31,7 @@ UNKNOWN_CHAR = "\ufffd"  # what <unk> decodes to
 BPE_VOCAB_RANGE = (260, 16384)  # 256 bytes + the specials at least; the top keeps card.json under 1 MB
 
 
-class Tokenizer:
+class Tokenizer(abc.ABC):
     """What the text models and tasks rely on: ``encode``, ``decode``, ``decode_bytes``, ``to_json``."""
 
     kind: str = ""
@@ -38,19 +39,21 @@ class Tokenizer:
     eot_id, fim_prefix_id, fim_suffix_id, fim_middle_id = EOT_ID, FIM_PREFIX_ID, FIM_SUFFIX_ID, FIM_MIDDLE_ID
     special_ids = frozenset(range(len(SPECIAL_TOKENS)))
 
+    @abc.abstractmethod
     def encode(self, text: str) -> list[int]:
-        raise NotImplementedError
+        """Token ids of ``text``."""
 
+    @abc.abstractmethod
     def decode_bytes(self, ids: list[int]) -> bytes:
         """UTF-8 bytes of ``ids``, special tokens left out; may end inside a character (BPE)."""
-        raise NotImplementedError
 
     def decode(self, ids: list[int]) -> str:
         """The text of ``ids`` (special tokens left out; broken UTF-8 becomes U+FFFD)."""
         return self.decode_bytes(ids).decode("utf-8", errors="replace")
 
+    @abc.abstractmethod
     def to_json(self) -> str:
-        raise NotImplementedError
+        """The tokenizer as JSON (saved in the model's card; ``tokenizer_from_json`` reads it back)."""
 
 
 class CharTokenizer(Tokenizer):

@@ -84,6 +84,18 @@ class GeneratorWorker(QRunnable):
 _running: set[GeneratorWorker] = set()  # Python must not collect a worker the pool still runs
 
 
+def bind(worker: GeneratorWorker, owner, on_finished: Callable[[Any], None] | None = None) -> GeneratorWorker:
+    """Connect ``worker`` to a canvas's handlers ``_on_event``, ``_on_finished`` (or ``on_finished``),
+    ``_on_failed``, ``_on_cancelled`` and ``_on_ended``: the wiring every canvas's job uses."""
+    signals = worker.signals
+    signals.event.connect(owner._on_event)
+    signals.finished.connect(on_finished or owner._on_finished)
+    signals.failed.connect(owner._on_failed)
+    signals.cancelled.connect(owner._on_cancelled)
+    signals.ended.connect(owner._on_ended)
+    return worker
+
+
 def start(worker: GeneratorWorker, pool: QThreadPool | None = None) -> GeneratorWorker:
     _running.add(worker)
     worker.signals.ended.connect(lambda: _running.discard(worker))

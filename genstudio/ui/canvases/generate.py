@@ -40,10 +40,11 @@ from genstudio.ui.widgets import dialogs
 from genstudio.ui.widgets.image_viewer import ImageViewer
 from genstudio.ui.widgets.images import PixmapLabel, grid_array, to_pixmap
 from genstudio.ui.widgets.latent_tools import DenoisePanel, LatentExplorer, TraversalPanel
+from genstudio.ui.widgets.model_picker import fill_model_box, select_model
 from genstudio.ui.widgets.result_grid import ResultGrid
 from genstudio.ui.widgets.sampler_options import SamplerOptions
 from genstudio.ui.widgets.style_mix import StyleMixPanel
-from genstudio.ui.workers import GeneratorWorker, start
+from genstudio.ui.workers import GeneratorWorker, bind, start
 
 MAX_SEED = 2**31 - 1
 
@@ -195,13 +196,7 @@ class GenerateCanvas(QWidget):
         """The models that can generate images (the window filters by capability)."""
         current = self.model_box.currentData() or self.settings.get("generate/model", "")
         self.entries = {info.name: (info, spec) for info, spec in entries}
-        self.model_box.blockSignals(True)
-        self.model_box.clear()
-        for info, _spec in entries:
-            self.model_box.addItem(info.name, info.name)  # the details go in the note below it
-        index = self.model_box.findData(current)
-        self.model_box.setCurrentIndex(max(index, 0))
-        self.model_box.blockSignals(False)
+        fill_model_box(self.model_box, [(info.name, info.name) for info, spec in entries], current)
         if loading:
             self.empty_label.setText("Loading models…")
             self.empty_button.hide()
@@ -218,10 +213,7 @@ class GenerateCanvas(QWidget):
         self._model_changed()
 
     def select_model(self, name: str) -> bool:
-        index = self.model_box.findData(name)
-        if index >= 0:
-            self.model_box.setCurrentIndex(index)
-        return index >= 0
+        return select_model(self.model_box, name)
 
     def _model_changed(self) -> None:
         name = self.model_box.currentData()
@@ -322,11 +314,7 @@ class GenerateCanvas(QWidget):
             return (yield from generate(request, resolve_device(device_choice)))
 
         self.worker = GeneratorWorker(job)
-        self.worker.signals.event.connect(self._on_event)
-        self.worker.signals.finished.connect(self._on_finished)
-        self.worker.signals.failed.connect(self._on_failed)
-        self.worker.signals.cancelled.connect(self._on_cancelled)
-        self.worker.signals.ended.connect(self._on_ended)
+        bind(self.worker, self)
         self.started_at = time.perf_counter()
         self.progress.setRange(0, 0)  # busy until the first step (loading the model)
         self.progress_label.setText("Loading the model…")

@@ -53,8 +53,9 @@ from genstudio.ui.widgets.latent_tools import IMAGE_FILTER, read_image_file
 from genstudio.ui.widgets.mask_editor import MaskEditor
 from genstudio.ui.widgets.mask_ops import blend_candidate
 from genstudio.ui.widgets.mask_toolbar import MaskToolbar
+from genstudio.ui.widgets.model_picker import fill_model_box, select_model
 from genstudio.ui.widgets.sampler_options import SamplerOptions
-from genstudio.ui.workers import GeneratorWorker, start
+from genstudio.ui.workers import GeneratorWorker, bind, start
 
 MAX_SEED = 2**31 - 1
 MODEL_OPTIONS = ("prompt", "negative_prompt", "label", "guidance")  # of a spec's sampler_options, those inpaint takes
@@ -228,12 +229,7 @@ class InpaintCanvas(QWidget):
         entries = [(info, spec) for info, spec in entries if spec.can(Capability.INPAINT) and spec.modality == "image"]
         current = self.model_box.currentData() or self.settings.get("inpaint/model", "")
         self.entries = {info.name: (info, spec) for info, spec in entries}
-        self.model_box.blockSignals(True)
-        self.model_box.clear()
-        for info, _spec in entries:
-            self.model_box.addItem(info.name, info.name)
-        self.model_box.setCurrentIndex(max(self.model_box.findData(current), 0))
-        self.model_box.blockSignals(False)
+        fill_model_box(self.model_box, [(info.name, info.name) for info, spec in entries], current)
         self.empty_label.setText("Loading models…" if loading else EMPTY_TEXT)
         self.empty_button.setVisible(not loading)
         self.view.setCurrentWidget(self.work if entries else self.empty)
@@ -241,10 +237,7 @@ class InpaintCanvas(QWidget):
         self._model_changed()
 
     def select_model(self, name: str) -> bool:
-        index = self.model_box.findData(name)
-        if index >= 0:
-            self.model_box.setCurrentIndex(index)
-        return index >= 0
+        return select_model(self.model_box, name)
 
     def _model_changed(self) -> None:
         entry = self.entries.get(self.model_box.currentData())
@@ -426,11 +419,7 @@ class InpaintCanvas(QWidget):
             return (yield from run(request, image, mask, resolve_device(device_choice)))
 
         self.worker = GeneratorWorker(job)
-        self.worker.signals.event.connect(self._on_event)
-        self.worker.signals.finished.connect(self._on_finished)
-        self.worker.signals.failed.connect(self._on_failed)
-        self.worker.signals.cancelled.connect(self._on_cancelled)
-        self.worker.signals.ended.connect(self._on_ended)
+        bind(self.worker, self)
         self.started_at = time.perf_counter()
         self.progress.setRange(0, 0)  # busy until the first step (loading the model)
         self.progress_label.setText("Loading the model…")

@@ -37,10 +37,11 @@ from genstudio.ui.settings import Settings
 from genstudio.ui.widgets import dialogs
 from genstudio.ui.widgets.alternatives_list import AlternativesList
 from genstudio.ui.widgets.image_input import local_file
+from genstudio.ui.widgets.model_picker import fill_model_box, select_model
 from genstudio.ui.widgets.text_files import TEXT_FILTER, Document, is_text_file, read_text_file, write_text_file
 from genstudio.ui.widgets.writing_editor import GAP_COLOR, WritingEditor, follow_span
 from genstudio.ui.widgets.writing_options import WritingOptions
-from genstudio.ui.workers import GeneratorWorker, start
+from genstudio.ui.workers import GeneratorWorker, bind, start
 
 EMPTY_TEXT = "No text model yet — train a GPT on a folder of your texts in Train."
 FINISH_WORDS = {"length": "reached the token limit", "stop": "stopped at a stop sequence",
@@ -216,12 +217,8 @@ class TextCanvas(QWidget):
         entries = [(info, spec) for info, spec in entries if spec.can(Capability.TEXT) and spec.modality == "text"]
         current = self.model_box.currentData() or self.settings.get("text/model", "")
         self.entries = {info.name: (info, spec) for info, spec in entries}
-        self.model_box.blockSignals(True)
-        self.model_box.clear()
-        for info, spec in entries:
-            self.model_box.addItem(info.name + ("  (can fill)" if spec.can(Capability.INFILL) else ""), info.name)
-        self.model_box.setCurrentIndex(max(self.model_box.findData(current), 0))
-        self.model_box.blockSignals(False)
+        labels = [(info.name, info.name + ("  (can fill)" if spec.can(Capability.INFILL) else "")) for info, spec in entries]
+        fill_model_box(self.model_box, labels, current)
         self.empty_label.setText("Loading models…" if loading else EMPTY_TEXT)
         self.empty_button.setVisible(not loading)
         self.view.setCurrentWidget(self.work if entries else self.empty)
@@ -229,10 +226,7 @@ class TextCanvas(QWidget):
         self._model_changed()
 
     def select_model(self, name: str) -> bool:
-        index = self.model_box.findData(name)
-        if index >= 0:
-            self.model_box.setCurrentIndex(index)
-        return index >= 0
+        return select_model(self.model_box, name)
 
     def can_fill(self) -> bool:
         entry = self.entries.get(self.model_box.currentData())
@@ -412,11 +406,7 @@ class TextCanvas(QWidget):
 
         self.job, self.wrote_nothing = job, False
         self.worker = GeneratorWorker(work)
-        self.worker.signals.event.connect(self._on_event)
-        self.worker.signals.finished.connect(self._on_finished)
-        self.worker.signals.failed.connect(self._on_failed)
-        self.worker.signals.cancelled.connect(self._on_cancelled)
-        self.worker.signals.ended.connect(self._on_ended)
+        bind(self.worker, self)
         self.started_at = time.perf_counter()
         self.progress.show()
         self.progress_label.setText("Loading the model…")

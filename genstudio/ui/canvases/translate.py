@@ -43,7 +43,8 @@ from genstudio.tasks import translate as translation  # torch is imported when a
 from genstudio.ui.settings import Settings
 from genstudio.ui.widgets import dialogs
 from genstudio.ui.widgets.compare_view import CompareView
-from genstudio.ui.workers import GeneratorWorker, start
+from genstudio.ui.widgets.model_picker import fill_model_box, select_model
+from genstudio.ui.workers import GeneratorWorker, bind, start
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif)"
 TILE_SIZES = (192, 256, 384, 512, 768, 1024)  # the medium model needs ≥ 152 px
@@ -246,12 +247,7 @@ class TranslateCanvas(QWidget):
         entries = [(info, spec) for info, spec in entries if spec.can(Capability.TRANSLATE)]
         current = self.model_box.currentData() or self.settings.get("translate/model", "")
         self.entries = {info.name: (info, spec) for info, spec in entries}
-        self.model_box.blockSignals(True)
-        self.model_box.clear()
-        for info, _spec in entries:
-            self.model_box.addItem(info.name, info.name)
-        self.model_box.setCurrentIndex(max(self.model_box.findData(current), 0))
-        self.model_box.blockSignals(False)
+        fill_model_box(self.model_box, [(info.name, info.name) for info, spec in entries], current)
         self.empty_label.setText("Loading models…" if loading else EMPTY_TEXT)
         self.empty_button.setVisible(not loading and not entries)
         if entries:
@@ -263,10 +259,7 @@ class TranslateCanvas(QWidget):
         self._model_changed()
 
     def select_model(self, name: str) -> bool:
-        index = self.model_box.findData(name)
-        if index >= 0:
-            self.model_box.setCurrentIndex(index)
-        return index >= 0
+        return select_model(self.model_box, name)
 
     def _model_changed(self) -> None:
         entry = self.entries.get(self.model_box.currentData())
@@ -466,11 +459,7 @@ class TranslateCanvas(QWidget):
     def _run(self, job, kind: str, on_finished, status: str) -> None:
         self.job, self.pending = kind, False
         self.worker = GeneratorWorker(job)
-        self.worker.signals.event.connect(self._on_event)
-        self.worker.signals.finished.connect(on_finished)
-        self.worker.signals.failed.connect(self._on_failed)
-        self.worker.signals.cancelled.connect(self._on_cancelled)
-        self.worker.signals.ended.connect(self._on_ended)
+        bind(self.worker, self, on_finished)
         self.started_at = time.perf_counter()
         self.progress.setRange(0, 0)  # busy until the first step (decoding, loading the model)
         self.progress_label.setText(status)
