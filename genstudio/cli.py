@@ -450,6 +450,12 @@ def cmd_gui(args) -> int:
     return run_app()
 
 
+def add_device_args(parser: argparse.ArgumentParser) -> None:
+    """Where a command runs: --device auto|cpu|cuda|mps and --threads (0 = torch's default)."""
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="genstudio", description="GenStudio: train and run generative models locally.")
     p.add_argument("--version", action="version", version=f"GenStudio {__version__}")
@@ -494,8 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("-o", "--output", help="output PNG (a grid, or a stem with --separate); text models: a .txt "
                    "with the prompt and its continuation")
     g.add_argument("--separate", action="store_true", help="one PNG per image instead of a grid")
-    g.add_argument("--device", default="auto")
-    g.add_argument("--threads", type=int, default=0)
+    add_device_args(g)
     g.set_defaults(func=cmd_generate)
 
     f = sub.add_parser("infill", help="write the missing middle of a text, given what comes before and after",
@@ -512,8 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_text_sampling(f)
     f.add_argument("--seed", type=int, help="default 0")
     f.add_argument("-o", "--output", metavar="OUT.txt", help="write the filled text(s) here")
-    f.add_argument("--device", default="auto")
-    f.add_argument("--threads", type=int, default=0)
+    add_device_args(f)
     f.set_defaults(func=cmd_infill)
 
     i = sub.add_parser("inpaint", help="repaint the masked part of an image, or extend it (outpaint)",
@@ -537,8 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--guidance", type=float, help="classifier-free guidance scale (default 3)")
     i.add_argument("--class", dest="class_name", metavar="NAME", help="class-conditional models: the class to draw")
     i.add_argument("-o", "--output", help="output PNG (default IMAGE-inpainted.png)")
-    i.add_argument("--device", default="auto")
-    i.add_argument("--threads", type=int, default=0)
+    add_device_args(i)
     i.set_defaults(func=cmd_inpaint)
 
     t = sub.add_parser("translate", help="translate images between a model's two domains (A→B or B→A)",
@@ -553,8 +556,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--tile", type=int, default=0, help="tile side in pixels for large images (default: 1024, or twice the model's "
                    "training size if that is larger); smaller tiles use less memory")
     t.add_argument("--overlap", type=int, default=32, help="pixels over which neighbouring tiles are blended")
-    t.add_argument("--device", default="auto")
-    t.add_argument("--threads", type=int, default=0)
+    add_device_args(t)
     t.set_defaults(func=cmd_translate)
 
     sub.add_parser("devices", help="show compute devices").set_defaults(func=cmd_devices)
