@@ -11,9 +11,17 @@ import sys
 from pathlib import Path
 
 from genstudio import __version__
+from genstudio.cli_music import (
+    MUSIC_FLAGS,
+    add_interpolate_parser,
+    add_music_generate_args,
+    cmd_compose,
+    refuse_flags,
+)
 from genstudio.core.errors import GenStudioError
 
-COMMANDS = ("archs", "models", "train", "generate", "inpaint", "infill", "translate", "devices", "selftest", "gui")
+COMMANDS = ("archs", "models", "train", "generate", "inpaint", "infill", "translate", "interpolate", "devices",
+            "selftest", "gui")
 
 
 def cmd_archs(args) -> int:
@@ -94,8 +102,13 @@ def _confirm(question: str) -> bool:
 
 
 def cmd_generate(args) -> int:
-    if args.model and not args.from_png and model_modality(args.model) == "text":
+    modality = model_modality(args.model) if args.model and not args.from_png else "image"
+    if modality == "text":
+        refuse_flags(args, MUSIC_FLAGS, f"for music models; '{args.model}' writes text")
         return cmd_write(args)
+    if modality == "music":
+        return cmd_compose(args)
+    refuse_flags(args, MUSIC_FLAGS, "for music models")
     text_only = [flag for flag, value in (("--max-tokens", args.max_tokens), ("--top-k", args.top_k), ("--top-p", args.top_p),
                                           ("--repetition-penalty", args.repetition_penalty), ("--stop", args.stop))
                  if value is not None]
@@ -497,8 +510,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_text_sampling(g)
     g.add_argument("--stop", action="append", metavar="TEXT",
                    help="text models: end where this text appears (left out); repeat for several")
+    add_music_generate_args(g)
     g.add_argument("-o", "--output", help="output PNG (a grid, or a stem with --separate); text models: a .txt "
-                   "with the prompt and its continuation")
+                   "with the prompt and its continuation; music models: a .mid file")
     g.add_argument("--separate", action="store_true", help="one PNG per image instead of a grid")
     add_device_args(g)
     g.set_defaults(func=cmd_generate)
@@ -559,6 +573,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_device_args(t)
     t.set_defaults(func=cmd_translate)
 
+    add_interpolate_parser(sub)
+    add_device_args(sub.choices["interpolate"])
     sub.add_parser("devices", help="show compute devices").set_defaults(func=cmd_devices)
     sub.add_parser("selftest", help="check the installation end to end, headless").set_defaults(func=cmd_selftest)
     sub.add_parser("gui", help="open the window").set_defaults(func=cmd_gui)

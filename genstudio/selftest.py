@@ -48,6 +48,9 @@ def _check_architectures() -> str:
         if spec.modality == "text":  # the vocabulary comes from a fitted tokenizer: write a few tokens
             names.append(_check_text_architecture(spec))
             continue
+        if spec.modality == "music":  # the vocabulary comes from an encoding: notes -> MIDI -> audio
+            names.append(_check_music_architecture(spec))
+            continue
         model = spec.build(spec.model_config("tiny")).eval()
         if not spec.can(Capability.GENERATE):  # a translator (CycleGAN): one image through A→B
             with torch.inference_mode():
@@ -73,6 +76,37 @@ def _check_text_architecture(spec) -> str:
     tokens = list(model.generate_tokens(tokenizer.encode("Gen"), 4, seed=0))
     if not tokens or not all(0 <= t < tokenizer.vocab_size for t in tokens):
         raise RuntimeError(f"{spec.name} wrote {tokens}")
+    return spec.name
+
+
+def _check_music_architecture(spec) -> str:
+    """A tiny music model composes a bar after a primer; the result is written as MIDI and rendered
+    (proves mido, the encodings and the synthesizer are bundled)."""
+    import tempfile
+
+    from genstudio.core.data import music_events as ev
+    from genstudio.core.data.midi import read_midi, write_midi
+    from genstudio.core.events import drive
+    from genstudio.core.notes import Note, NoteSequence
+    from genstudio.core.synth import render
+
+    if spec.has_setting("encoding"):
+        enc = ev.ENCODINGS["performance"]
+        config = spec.model_config("tiny", {"vocab_size": enc.vocab_size, "start_token": enc.start,
+                                            "end_token": enc.end})
+        model = spec.build(config).eval()
+        primer = [enc.start, *enc.encode(NoteSequence([Note(60, 0.0, 0.5), Note(64, 0.5, 1.0)]))]
+        tokens = drive(model.sample(primer=primer, steps=16, seed=0))
+        notes = enc.decode([t for t in tokens if t not in (enc.start, enc.end)], 120.0)
+    else:
+        model = spec.build(spec.model_config("tiny", {"vocab_size": ev.MELODY_VOCAB})).eval()
+        phrases = drive(model.sample(n=1, seed=0))
+        notes = ev.phrase_to_sequence(phrases[0], tempo=120.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        back = read_midi(write_midi(notes.with_notes(notes.notes or [Note(60, 0.0, 0.5)]), Path(tmp) / "t.mid"))
+    audio = render(back, 8000)
+    if not np.isfinite(audio).all() or len(audio) < 8000:
+        raise RuntimeError(f"{spec.name} rendered {len(audio)} samples")
     return spec.name
 
 

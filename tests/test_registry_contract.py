@@ -17,6 +17,7 @@ from genstudio.models.common import to_uint8
 SPECS = specs()
 IMAGE_SPECS = [s for s in SPECS if s.modality == "image"]
 TEXT_SPECS = [s for s in SPECS if s.modality == "text"]
+MUSIC_SPECS = [s for s in SPECS if s.modality == "music"]
 
 
 def test_registry_is_not_empty_and_names_are_unique():
@@ -29,7 +30,7 @@ def test_presets_and_summary(spec):
     assert {"tiny", "small", "medium"} <= set(spec.presets)
     for preset in spec.presets:
         spec.model_config(preset)  # every preset builds a valid config
-    size = "block_size" if spec.modality == "text" else "image_size"
+    size = {"text": "block_size", "music": "vocab_size"}.get(spec.modality, "image_size")
     assert spec.has_setting(size) and not spec.has_setting("no_such_setting")
     summary = spec.summary()
     assert set(summary) == {"name", "family", "modality", "capabilities"}
@@ -123,6 +124,53 @@ def test_text_tiny_build_train_write_save_load(spec, tmp_path):
     again = spec.build(spec.config_from(card["config"]))
     again.load_state_dict(tensors)
     assert list(again.eval().generate_tokens(prompt, 12, seed=3)) == tokens
+
+
+@pytest.mark.parametrize("spec", MUSIC_SPECS, ids=lambda s: s.name)
+def test_music_tiny_build_train_sample_save_load(spec, tmp_path):
+    """Music models: examples of ``example_length`` token ids in (windows or phrases; the vocabulary is
+    the trainer's encoding's), a loss out; ``sample`` a generator of progress events returning token ids
+    (a list, or a list of phrases); the card rebuilds them. The music capability's interpolation too."""
+    vocab = 50
+    cfg = spec.model_config("tiny", {"vocab_size": vocab})
+    assert spec.can(Capability.MUSIC)
+    torch.manual_seed(0)
+    model = spec.build(cfg)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randint(0, vocab, (2, model.example_length))
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    before = [p.detach().clone() for p in model.parameters()]
+    extra = {"step": 1} if "step" in inspect.signature(model.training_loss).parameters else {}
+    for _ in range(2):
+        loss, metrics = model.training_loss(x, gen, **extra)
+        assert torch.isfinite(loss) and "loss" in metrics
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    model.eval()
+    assert torch.isfinite(model.validation_loss(x))
+
+    events = []
+    options = fast_options(spec)
+    out = drive(model.sample(seed=3, **options), events.append)
+    tokens = [t for item in out for t in (item if isinstance(item, list) else [item])]
+    assert tokens and all(isinstance(t, int) and 0 <= t < vocab for t in tokens)
+    steps = [e.step for e in events if isinstance(e, Progress)]
+    assert steps and steps == sorted(set(steps)) and steps[-1] == events[-1].total
+    signature = inspect.signature(model.sample).parameters
+    assert set(spec.sampler_options) <= set(signature)
+    assert spec.sampler_defaults == {k: signature[k].default for k in spec.sampler_options}
+    if spec.can(Capability.INTERPOLATE):
+        walk = model.interpolate(x[0], x[1], steps=3)
+        assert len(walk) == 3 and all(len(p) == model.example_length for p in walk)
+
+    store = ModelStore(tmp_path / "models", bundled=tmp_path / "none")
+    store.save(new_card("rt", spec.name, configlib.to_dict(cfg), steps=2), model.state_dict())
+    card, tensors = store.load("rt")
+    again = spec.build(spec.config_from(card["config"]))
+    again.load_state_dict(tensors)
+    assert drive(again.eval().sample(seed=3, **options)) == out
 
 
 def check_translation_round_trip(spec, model, batch: torch.Tensor, tmp_path) -> None:

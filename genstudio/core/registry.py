@@ -119,6 +119,8 @@ FAMILY_MODULES = (
     "genstudio.models.dit",
     "genstudio.models.latent_diffusion",
     "genstudio.models.transformer",
+    "genstudio.models.music_transformer",
+    "genstudio.models.music_vae",
 )
 
 

@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 
 from genstudio.core.data.images import DatasetReport, is_grey, load_image_folder
+from genstudio.core.data.midi import MidiDatasetReport, held_out_files, load_midi_folder
 from genstudio.core.data.text import TextDatasetReport, describe_split, load_text_folder, split_train_val
 from genstudio.core.errors import DatasetError, GenStudioError
 from genstudio.core.registry import ArchSpec
 
 THUMBNAILS = 12
+FOLDER_KINDS = {"text": "texts (.txt, .md)", "music": "MIDI files (.mid, .midi)", "image": "training images"}
 
 
 @dataclass
@@ -31,7 +33,7 @@ class TrainRequest:
     image_size: int | None = None  # None: the preset's
     color: str | None = None  # "rgb" or "gray"; None: the preset's
     tokenizer: str | None = None  # text models: "char" or "bpe"; None: the preset's
-    modality: str = "image"  # what the folder holds ("image", "text"): only the messages differ
+    modality: str = "image"  # what the folder holds ("image", "text", "music"): only the messages differ
     from_model: str | None = None
     resume: bool = False
     overwrite: bool = False
@@ -66,7 +68,7 @@ class TrainRequest:
         """``--data DIR``, or ``--data-a A --data-b B`` for two domains; a DatasetError says what is missing."""
         if not self.two_domains:
             if not self.data:
-                what = "texts (.txt, .md)" if self.modality == "text" else "training images"
+                what = FOLDER_KINDS.get(self.modality, "training images")
                 raise DatasetError(f"Choose a folder of {what} first.")
             return ["--data", self.data]
         missing = [side for side, folder in (("A", self.data), ("B", self.data_b)) if not folder]
@@ -82,6 +84,15 @@ class DatasetScan:
     report: DatasetReport
     thumbnails: np.ndarray = field(repr=False)  # up to THUMBNAILS×S×S×3 uint8
     grayscale: bool = False  # every usable image has R = G = B (scans, sketches, MNIST-like sets)
+
+
+@dataclass
+class MusicScan:
+    """A MIDI folder as the music trainer will read it: the report says files, notes, length, skips."""
+
+    report: MidiDatasetReport
+    files: int
+    val_files: int
 
 
 @dataclass
@@ -111,10 +122,12 @@ def valid_image_sizes(spec: ArchSpec, preset: str, candidates=(28, 32, 48, 64, 9
 
 
 def scan_dataset(spec: ArchSpec, preset: str, folder: str | Path,
-                 image_size: int | None = None) -> DatasetScan | TextScan:
+                 image_size: int | None = None) -> DatasetScan | TextScan | MusicScan:
     """Decode the folder as the trainer will; DatasetError (with the report) if nothing is usable."""
     if spec.modality == "text":
         return scan_text_folder(folder)
+    if spec.modality == "music":
+        return scan_midi_folder(folder)
     if spec.modality != "image":
         raise DatasetError(f"'{spec.name}' trains on {spec.modality}, not on an image folder.")
     images, report = load_image_folder(folder, data_image_size(spec, preset, image_size))
@@ -128,6 +141,14 @@ def scan_text_folder(folder: str | Path) -> TextScan:
     train, val = split_train_val([f.text for f in files])
     report.notes.append(describe_split(len(train), len(val)))
     return TextScan(report, len(train), len(val))
+
+
+def scan_midi_folder(folder: str | Path) -> MusicScan:
+    """Read the MIDI files as the music trainer will; the last ~10% of files are for validation."""
+    sequences, report = load_midi_folder(folder)
+    val = held_out_files(len(sequences))
+    report.notes.append(f"{len(sequences) - val} file(s) for training, {val} held out for validation.")
+    return MusicScan(report, len(sequences), val)
 
 
 def describe_conditioning(spec: ArchSpec, report: DatasetReport) -> None:

@@ -1,4 +1,4 @@
-"""Every registered image and text architecture trains through the one CLI trainer on a dropped folder."""
+"""Every registered image, text and music architecture trains through the one CLI trainer on a dropped folder."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import pytest
 from genstudio.core.registry import Capability, specs
 from genstudio.core.store import ModelStore
 from tests.trainers.test_loop import train_in_process
+from tests.trainers.test_music import make_midi_folder
 from tests.trainers.test_text import make_text_folder
 from tests.util import make_image_folder
 
-TRAINED_SPECS = [s for s in specs() if s.modality in ("image", "text") and s.trainer]
+TRAINED_SPECS = [s for s in specs() if s.modality in ("image", "text", "music") and s.trainer]
 
 
 @pytest.mark.parametrize("spec", TRAINED_SPECS, ids=lambda s: s.name)
@@ -22,6 +23,8 @@ def test_a_few_steps_from_the_cli_entry_point_publish_a_model(spec, tmp_path):
                 "--data-b", str(make_image_folder(tmp_path / "b", n=5, seed=1))]
     if spec.modality == "text":  # six files of writing
         data = ["--data", str(make_text_folder(tmp_path / "texts", files=6, chars=300))]
+    if spec.modality == "music":  # six MIDI files (and one broken file, skipped)
+        data = ["--data", str(make_midi_folder(tmp_path / "midi", files=6))]
     code, events = train_in_process(tmp_path / "home", [spec.name, "--preset", "tiny", "--device", "cpu", *data,
                                                         "--name", "m", "--steps", "3", "--preview-every", "3"])
     assert code == 0, [e for e in events if e.type == "failed"]
@@ -29,7 +32,7 @@ def test_a_few_steps_from_the_cli_entry_point_publish_a_model(spec, tmp_path):
     done = events[-1]
     assert done.type == "done" and done.steps == 3
     card, tensors = ModelStore().load("m")
-    files = card["data"].get("images_a", card["data"].get("images", card["data"].get("files")))
+    files = next(card["data"][k] for k in ("images_a", "images", "files", "midi_files") if k in card["data"])
     assert card["arch"] == spec.name and files == 6 and tensors
 
 

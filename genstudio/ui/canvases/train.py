@@ -5,7 +5,8 @@ line from the controls, shows its events, and offers Stop and Resume. A trainer 
 earlier window (closed with "keep training", or crashed) is found and followed on start. Architectures
 that translate between two domains (Capability.TRANSLATE) train on two folders, each checked on its own.
 Text architectures (modality "text") train on a folder of .txt/.md files, offer a tokenizer choice,
-show their previews as text and plot the validation loss beside the training loss.
+show their previews as text and plot the validation loss beside the training loss; music architectures
+(modality "music") train on a folder of MIDI files the same way, their previews described in words.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ from genstudio.ui.widgets.folder_picker import FolderPicker, dropped_folder, sho
 from genstudio.ui.widgets.images import PixmapLabel
 
 FROM_SCRATCH = "Start from scratch"
+FOLDER_LABELS = {"image": ("Images", "Folder of training images"), "text": ("Texts", "Folder of texts (.txt, .md)"),
+                 "music": ("MIDI files", "Folder of MIDI files (.mid, .midi)")}
+FOLDER_WORDS = {"text": "texts", "music": "MIDI files"}
 
 
 class TrainCanvas(QWidget):
@@ -234,17 +238,22 @@ class TrainCanvas(QWidget):
         return None if None in scans else scans
 
     def is_text(self) -> bool:
-        """Whether the chosen architecture learns from a folder of texts rather than images."""
+        """Whether the chosen architecture's previews are text (text models; music models describe their
+        preview pieces in words and write them as MIDI files) rather than images."""
+        return self.modality() in ("text", "music")
+
+    def modality(self) -> str:
         spec = self.spec()
-        return spec is not None and spec.modality == "text"
+        return spec.modality if spec is not None else "image"
 
     def _show_pickers(self) -> None:
         two, text = self.two_domains(), self.is_text()
         for picker, shown in ((self.images, not two), (self.domain_a, two), (self.domain_b, two)):
             picker.setVisible(shown)
             self.form.labelForField(picker).setVisible(shown)
-        self.form.labelForField(self.images).setText("Texts" if text else "Images")
-        self.images.browse_title = "Folder of texts (.txt, .md)" if text else "Folder of training images"
+        label, title = FOLDER_LABELS.get(self.modality(), FOLDER_LABELS["image"])
+        self.form.labelForField(self.images).setText(label)
+        self.images.browse_title = title
         if self.run is None:
             self.preview.setVisible(not text)
             self.preview_text.setVisible(text)
@@ -357,7 +366,7 @@ class TrainCanvas(QWidget):
             from genstudio.tasks.train import scan_dataset
 
             size = self.size_box.currentData()
-            picker.check(lambda: scan_dataset(spec, preset, folder, size), "texts" if self.is_text() else "images")
+            picker.check(lambda: scan_dataset(spec, preset, folder, size), FOLDER_WORDS.get(self.modality(), "images"))
         self._update_buttons()
 
     def _recheck(self) -> None:
@@ -420,7 +429,7 @@ class TrainCanvas(QWidget):
                             steps=(steps if not run or steps > run.total else None),
                             preview_every=None if resume else self.preview_box.value(),
                             image_size=self.size_box.currentData(), color=self.color(), tokenizer=self.tokenizer(),
-                            modality="text" if self.is_text() else "image",
+                            modality=self.modality(),
                             from_model=self.from_box.currentData(), resume=resume, overwrite=overwrite,
                             device=self.settings.device, threads=self.settings.threads)
 

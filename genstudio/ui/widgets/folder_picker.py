@@ -17,7 +17,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 from genstudio.core.data.text import relative_to_root
-from genstudio.tasks.train import DatasetScan, TextScan
+from genstudio.tasks.train import DatasetScan, MusicScan, TextScan
 from genstudio.ui.widgets import dialogs
 from genstudio.ui.widgets.images import grid_array, scaled, to_pixmap
 from genstudio.ui.workers import run_in_background
@@ -50,7 +50,7 @@ class FolderPicker(QWidget):
                  parent=None):
         super().__init__(parent)
         self.browse_title, self.empty_note, self.thumb_rows = browse_title, empty_note, thumb_rows
-        self.scan: DatasetScan | TextScan | None = None  # the last check that passed, for the folder shown
+        self.scan: DatasetScan | TextScan | MusicScan | None = None  # the last check that passed, for the folder shown
         self.token = 0
         self.edit = QLineEdit(placeholderText="Drop a folder here…")
         self.edit.setAcceptDrops(False)  # the picker takes a drop as a folder, not as text to insert
@@ -98,7 +98,7 @@ class FolderPicker(QWidget):
             self.chosen.emit(folder)
 
     # -- the dataset check -----------------------------------------------------------------------------
-    def check(self, scan: Callable[[], DatasetScan | TextScan], what: str = "images") -> None:
+    def check(self, scan: Callable[[], DatasetScan | TextScan | MusicScan], what: str = "images") -> None:
         """Run ``scan`` off the UI thread and show its report (a newer check wins over a late one)."""
         self.token += 1
         token = self.token
@@ -107,12 +107,12 @@ class FolderPicker(QWidget):
         run_in_background(scan, lambda result: self._scan_done(token, result),
                           lambda message: self._scan_failed(token, message))
 
-    def _scan_done(self, token: int, scan: DatasetScan | TextScan) -> None:
+    def _scan_done(self, token: int, scan: DatasetScan | TextScan | MusicScan) -> None:
         if token != self.token:
             return  # an older check finishing late
         self.scan = scan
-        if isinstance(scan, TextScan):
-            self._show_text_scan(scan)
+        if isinstance(scan, TextScan | MusicScan):
+            self._show_text_scan(scan) if isinstance(scan, TextScan) else self._show_music_scan(scan)
             self.checked.emit()
             return
         report = scan.report
@@ -136,6 +136,16 @@ class FolderPicker(QWidget):
         notes = [note for note in (report.fallback_note(), *report.notes) if note]
         details = "\n".join(f"{relative_to_root(s.path, report.root)}: {s.reason}" for s in report.skipped)
         self._show_report("\n".join([text + ".", *notes]), details=details)
+
+    def _show_music_scan(self, scan: MusicScan) -> None:
+        """MIDI files: how many, their notes and length (the report's first line), the split, the skips."""
+        report = scan.report
+        first, *_ = report.to_text().splitlines()
+        text = f"{len(report.used)} MIDI file(s) ready" + first[first.find(";"):] if ";" in first else first
+        if report.skipped:
+            text = text.rstrip(".") + f"; {len(report.skipped)} skipped (see below)."
+        details = "\n".join(f"{relative_to_root(s.path, report.root)}: {s.reason}" for s in report.skipped)
+        self._show_report("\n".join([text, *report.notes]), details=details)
 
     def _scan_failed(self, token: int, message: str) -> None:
         if token != self.token:
