@@ -3,8 +3,9 @@ DAE, Glow, PixelCNN, RBM, StyleGAN and VAE-GAN on the bundled emoji; a class-con
 MNIST digits sorted into one subfolder per digit (from ../shared/data, written to build/, never
 committed); a text-to-image model on generated captioned shapes; a CycleGAN between "daylight" and
 "night" emoji (two unpaired halves of the set, one darkened and tinted blue); a character-level GPT
-and an infilling model on tiny shakespeare (../shared/data/text). Each run is capped in wall time: a
-trainer stopped by SIGTERM still saves and publishes what it learned.
+and an infilling model on tiny shakespeare (../shared/data/text); a Music Transformer and a MusicVAE on
+the JSB chorales' training split written as MIDI files (../shared/data/jsb). Each run is capped in wall
+time: a trainer stopped by SIGTERM still saves and publishes what it learned.
 
     python scripts/demo_models.py [--minutes-each 4] [--only NAME,...]
 """
@@ -27,6 +28,8 @@ DAYLIGHT = REPO / "build" / "demo-data" / "daylight"  # every other emoji as dra
 NIGHT = REPO / "build" / "demo-data" / "night"  # the others, darkened and shifted to blue (unpaired)
 MNIST = REPO.parent / "shared" / "data" / "mnist"
 TEXT = REPO.parent / "shared" / "data" / "text"  # tiny shakespeare (nanoGPT's character-level data)
+JSB = REPO.parent / "shared" / "data" / "jsb"
+CHORALES = REPO / "build" / "demo-data" / "chorales"  # the 229 training chorales as .mid files
 # name, arch, extra trainer arguments (--data defaults to the emoji)
 DEMOS = [
     ("emoji-beta-vae", "beta-vae", ["--image-size", "32", "--color", "rgb", "--steps", "3000"]),
@@ -41,6 +44,8 @@ DEMOS = [
     ("shapes-t2i", "latent-diffusion", ["--data", str(SHAPES)]),
     ("shakespeare-gpt", "gpt", ["--data", str(TEXT), "--steps", "2000"]),
     ("shakespeare-infill", "infill", ["--data", str(TEXT), "--steps", "12000"]),
+    ("chorales-transformer", "music-transformer", ["--data", str(CHORALES), "--steps", "3000"]),
+    ("chorales-vae", "music-vae", ["--data", str(CHORALES), "--steps", "4000"]),
     ("day2night", "cyclegan", ["--data-a", str(DAYLIGHT), "--data-b", str(NIGHT), "--image-size", "32",
                                "--steps", "3000", "--config", str(REPO / "build" / "demo-data" / "cyclegan-cpu.toml")]),
 ]
@@ -68,11 +73,24 @@ def write_demo_data() -> None:
         write_day_and_night()
     (REPO / "build" / "demo-data" / "cyclegan-cpu.toml").write_text(
         "[model]\ng_width = 16\nd_width = 32\nn_res_blocks = 4\n", encoding="utf-8")  # ~7 steps/s on one core
+    if not CHORALES.exists() and JSB.exists():
+        write_chorales()
     if not SHAPES.exists():
         sys.path.insert(0, str(REPO))
         from scripts.captioned_shapes import make_captioned_shapes
 
         make_captioned_shapes(SHAPES, 360, size=32, seed=0)
+
+
+def write_chorales(tempo: float = 100.0) -> None:
+    """The JSB training chorales as MIDI files (four voices on a 16th grid, at ``tempo``)."""
+    sys.path.insert(0, str(REPO))
+    from genstudio.core.data.midi import write_midi
+    from genstudio.core.data.music_events import grid_to_sequence, load_jsb
+
+    CHORALES.mkdir(parents=True, exist_ok=True)
+    for i, chorale in enumerate(load_jsb(JSB)["train"]):
+        write_midi(grid_to_sequence(chorale, tempo=tempo, program=19), CHORALES / f"chorale_{i:03d}.mid")  # organ
 
 
 def write_day_and_night() -> None:

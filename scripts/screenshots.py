@@ -1,24 +1,35 @@
 """Screenshots of every canvas and dialog in both themes, for docs/screenshots/ and the README.
 
 Run under a real X server (``make screenshots`` uses Xvfb) so Qt renders through xcb as on a desktop:
-    xvfb-run -s "-screen 0 1600x1000x24" python scripts/screenshots.py [OUT_DIR]
+    xvfb-run -s "-screen 0 1600x1000x24" python scripts/screenshots.py [OUT_DIR] [--only GROUP,...]
+``--only`` shoots some groups alone: static, empty, tools, conditioned, captions, translate, inpaint, text,
+train-text, music, train (e.g. ``--only music`` for the Music canvas in both themes).
 It uses a throwaway GenStudio home, generates with the bundled starter model, and fine-tunes it for a
 few steps on the bundled emoji samples so the Train canvas shows a real loss curve and previews.
+The Music canvas continues a Bach chorale with a small Music Transformer trained on the JSB chorales
+(../shared/data/jsb) the first time, about five minutes on a laptop CPU, and kept in build/music-demo.
 The likelihood and latent tools are shown with the demo models of ``scripts/demo_models.py``
 (trained once into build/demo-home; run it first, or those screens are skipped).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "docs" / "screenshots"
+_parser = argparse.ArgumentParser(description="Screenshots of every canvas, light and dark.")
+_parser.add_argument("out", nargs="?", default=str(REPO / "docs" / "screenshots"), help="where the PNGs go")
+_parser.add_argument("--only", default="", help="comma-separated groups to shoot (default: all)")
+_args = _parser.parse_args()
+OUT = Path(_args.out)
+ONLY = {group for group in _args.only.split(",") if group}
 os.environ["GENSTUDIO_HOME"] = tempfile.mkdtemp(prefix="genstudio-shots-")
 os.environ.pop("GENSTUDIO_MODELS", None)
 sys.path.insert(0, str(REPO))
@@ -36,6 +47,28 @@ from genstudio.ui.widgets.settings_dialog import SettingsDialog  # noqa: E402
 SIZE = (1280, 800)
 DEMO_MODELS = REPO / "build" / "demo-home" / "models"
 EMOJI = REPO / "resources" / "samples" / "emoji"
+JSB = REPO.parent / "shared" / "data" / "jsb"
+MUSIC_HOME = REPO / "build" / "music-demo"  # the chorale model, trained once
+MUSIC_MODEL = "bach-chorales"
+MUSIC_STEPS = 700
+MUSIC_CONFIG = """[model]
+encoding = "grid"
+block_size = 128
+n_layer = 3
+n_head = 4
+n_embd = 96
+dropout = 0.1
+transpose = 2
+
+[train]
+preview_every = 0
+checkpoint_every = 1000
+eval_every = 350
+"""
+
+
+def wanted(group: str) -> bool:
+    return not ONLY or group in ONLY
 
 
 def wait(app, predicate, timeout=600.0, what="condition"):
@@ -311,6 +344,75 @@ def shoot_text(app, window):
     save(window, "text", "light")
 
 
+def music_demo_model() -> str | None:
+    """The chorale model in this run's library: trained into build/music-demo the first time (a 4-voice
+    16th-note grid Music Transformer, 3 layers, on the JSB training and validation chorales as MIDI files)."""
+    cached = MUSIC_HOME / "models" / MUSIC_MODEL
+    if not (cached / "card.json").is_file():
+        if not JSB.is_dir():
+            print("no JSB chorales in ../shared/data/jsb: Music screen skipped")
+            return None
+        from genstudio.core.data.midi import write_midi
+        from genstudio.core.data.music_events import grid_to_sequence, load_jsb
+
+        chorales = MUSIC_HOME / "chorales"
+        chorales.mkdir(parents=True, exist_ok=True)
+        splits = load_jsb(JSB)
+        for i, chorale in enumerate(splits["train"] + splits["valid"]):
+            write_midi(grid_to_sequence(chorale, tempo=90), chorales / f"chorale_{i:03d}.mid")
+        (MUSIC_HOME / "config.toml").write_text(MUSIC_CONFIG, encoding="utf-8")
+        print(f"training {MUSIC_MODEL} for {MUSIC_STEPS} steps (once; kept in {MUSIC_HOME.relative_to(REPO)})")
+        subprocess.run([sys.executable, "-m", "trainers", "music-transformer", "--data", str(chorales),
+                        "--name", MUSIC_MODEL, "--preset", "small", "--config", str(MUSIC_HOME / "config.toml"),
+                        "--steps", str(MUSIC_STEPS), "--overwrite"], cwd=REPO, check=True,
+                       env={**os.environ, "GENSTUDIO_HOME": str(MUSIC_HOME)})
+    target = Path(os.environ["GENSTUDIO_HOME"]) / "models" / MUSIC_MODEL
+    if not target.exists():
+        shutil.copytree(cached, target)
+    return MUSIC_MODEL
+
+
+def shoot_music(app, window):
+    """The Music canvas: a chorale's first four bars opened as the primer, four more bars composed by the
+    chorale model (a real run), the legend, the transport; this machine has no sound device, so the
+    transport says playback is unavailable and WAV export works."""
+    from genstudio.core.data.midi import write_midi
+    from genstudio.core.data.music_events import grid_to_sequence, load_jsb
+
+    canvas = getattr(window, "music", None)
+    name = music_demo_model() if canvas is not None else None
+    if name is None:
+        return
+    window.refresh_library()
+    window.set_theme("light")
+    window.show_canvas("Music")
+    canvas.select_model(name)
+    primer = Path(os.environ["GENSTUDIO_HOME"]) / "Chorale primer.mid"
+    write_midi(grid_to_sequence(load_jsb(JSB)["test"][8][:64], tempo=90), primer)  # 4 bars of 16ths
+    canvas.open_path(primer)
+    wait(app, lambda: canvas.loading is None and not canvas.roll.is_empty(), what="primer")
+    canvas.options.unit_box.setCurrentIndex(0)
+    canvas.options.length_box.setValue(4)
+    canvas.options.temperature_box.setValue(1.0)
+    canvas.options.top_p_box.setValue(0.95)
+    canvas.options.seed_box.setValue(7)
+    canvas.compose()
+    wait(app, lambda: canvas.worker is None, what="composing")
+    wait(app, lambda: canvas.transport.play_button.toolTip() != "Checking for a sound device…", what="audio check")
+    canvas.roll.zoom_to_fit()
+    canvas.roll.set_loop_range(4 * canvas.roll.meta.seconds_per_bar, 8 * canvas.roll.meta.seconds_per_bar)
+    canvas.roll.set_playhead(4 * canvas.roll.meta.seconds_per_bar + 1.0)
+    canvas.transport.loop_button.setChecked(True)
+    canvas.transport._show_time()
+    for theme in ("light", "dark"):
+        window.set_theme(theme)
+        settle(app, 1.0)
+        save(window, "music", theme)
+    window.set_theme("light")
+    canvas.transport.loop_button.setChecked(False)
+    canvas.roll.undo_stack.setClean()  # no "export the changes?" question at the end
+
+
 def shoot_train_text(app, window):
     """The Train canvas on a text folder: the folder check (encodings, split), then a short real `gpt`
     run with its validation loss beside the training loss and a text preview."""
@@ -338,27 +440,36 @@ def main() -> int:
     window.resize(*SIZE)
     window.show()
     wait(app, lambda: bool(window.specs), what="registry")
-    gen = window.generate
-    gen.select_model("starter-emoji")
-    gen.count_box.setValue(24)
-    gen.seed_box.setValue(2026)
-    gen.steps_box.setValue(30)
-    gen.generate()
-    wait(app, lambda: gen.worker is None, what="generation")
+    if wanted("static"):
+        gen = window.generate
+        gen.select_model("starter-emoji")
+        gen.count_box.setValue(24)
+        gen.seed_box.setValue(2026)
+        gen.steps_box.setValue(30)
+        gen.generate()
+        wait(app, lambda: gen.worker is None, what="generation")
     for theme in ("light", "dark"):
         window.set_theme(theme)
-        shoot_static(app, window, theme)
-        shoot_empty(app, settings, theme)
+        if wanted("static"):
+            shoot_static(app, window, theme)
+        if wanted("empty"):
+            shoot_empty(app, settings, theme)
     for theme in ("light", "dark"):  # after the starter's screens: these replace its grid
         window.set_theme(theme)
-        shoot_tools(app, window, demos, theme)
-        shoot_conditioned(app, window, demos, theme)
+        if wanted("tools"):
+            shoot_tools(app, window, demos, theme)
+        if wanted("conditioned"):
+            shoot_conditioned(app, window, demos, theme)
     window.set_theme("light")
-    shoot_caption_report(app, window, "light")
-    shoot_translate(app, window, "light")
-    shoot_inpaint(app, window)
-    shoot_text(app, window)
-    shoot_train_text(app, window)
+    for group, shoot in (("captions", lambda: shoot_caption_report(app, window, "light")),
+                         ("translate", lambda: shoot_translate(app, window, "light")),
+                         ("inpaint", lambda: shoot_inpaint(app, window)), ("text", lambda: shoot_text(app, window)),
+                         ("train-text", lambda: shoot_train_text(app, window)),
+                         ("music", lambda: shoot_music(app, window))):
+        if wanted(group):
+            shoot()
+    if not wanted("train"):
+        return finish(window)
 
     # Train: fine-tune the starter on the bundled emoji for a few steps, with previews.
     window.set_theme("light")
@@ -380,6 +491,10 @@ def main() -> int:
         save(window, "train", theme)
     train.stop()
     wait(app, lambda: train.run is None, what="trainer to stop")
+    return finish(window)
+
+
+def finish(window) -> int:
     window.set_theme("light")
     window.settings.theme = "light"
     if getattr(window, "text", None) is not None:

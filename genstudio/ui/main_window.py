@@ -1,4 +1,4 @@
-"""The main window: a rail of canvases (Generate, Inpaint, Translate, Text, Train, Library), menus,
+"""The main window: a rail of canvases (Generate, Inpaint, Translate, Text, Music, Train, Library), menus,
 shortcuts, status bar.
 
 It owns the shared state (settings, the model store, the registry once loaded) and keeps the
@@ -30,6 +30,7 @@ from genstudio.core.registry import ArchSpec, Capability
 from genstudio.core.store import ModelStore
 from genstudio.ui.canvases.generate import GenerateCanvas
 from genstudio.ui.canvases.inpaint import InpaintCanvas
+from genstudio.ui.canvases.music import MusicCanvas
 from genstudio.ui.canvases.text import TextCanvas
 from genstudio.ui.canvases.train import TrainCanvas
 from genstudio.ui.canvases.translate import TranslateCanvas
@@ -40,7 +41,7 @@ from genstudio.ui.widgets import dialogs
 from genstudio.ui.widgets.library_panel import LibraryPanel
 from genstudio.ui.workers import run_in_background
 
-CANVASES = ("Generate", "Inpaint", "Translate", "Text", "Train", "Library")
+CANVASES = ("Generate", "Inpaint", "Translate", "Text", "Music", "Train", "Library")  # Ctrl+1 … Ctrl+7
 
 
 def load_registry(device_choice: str) -> dict:
@@ -91,10 +92,11 @@ class MainWindow(QMainWindow):
         self.inpaint = InpaintCanvas(self.settings)
         self.translate = TranslateCanvas(self.settings)
         self.text = TextCanvas(self.settings)
+        self.music = MusicCanvas(self.settings)
         self.train = TrainCanvas(self.settings, self.store)
         self.library = LibraryPanel(self.store)
         self.stack = QStackedWidget()
-        for canvas in (self.generate, self.inpaint, self.translate, self.text, self.train, self.library):
+        for canvas in (self.generate, self.inpaint, self.translate, self.text, self.music, self.train, self.library):
             self.stack.addWidget(canvas)
         self.rail = QListWidget(objectName="rail")
         self.rail.setFixedWidth(120)
@@ -124,8 +126,8 @@ class MainWindow(QMainWindow):
 
     # -- wiring -----------------------------------------------------------------------------------
     def _connect(self) -> None:
-        self.jobs = {"generate": "", "inpaint": "", "translate": "", "text": "", "train": ""}  # for the status bar
-        for name in ("generate", "inpaint", "translate", "text"):
+        self.jobs = {"generate": "", "inpaint": "", "translate": "", "text": "", "music": "", "train": ""}
+        for name in ("generate", "inpaint", "translate", "text", "music"):
             canvas = getattr(self, name)
             canvas.busy.connect(lambda text, n=name: self._job_status(n, text))
             canvas.go_train.connect(lambda: self.show_canvas("Train"))
@@ -179,7 +181,9 @@ class MainWindow(QMainWindow):
         geometry = self.settings.get("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        self.rail.setCurrentRow(min(max(self.settings.get_int("window/canvas", 0), 0), len(CANVASES) - 1))
+        name = str(self.settings.get("window/canvas_name", ""))  # by name: the rail's order may change
+        row = CANVASES.index(name) if name in CANVASES else self.settings.get_int("window/canvas", 0)
+        self.rail.setCurrentRow(min(max(row, 0), len(CANVASES) - 1))
 
     # -- the registry arrives -------------------------------------------------------------------------
     def _load_registry(self) -> None:
@@ -222,6 +226,7 @@ class MainWindow(QMainWindow):
             self.inpaint.set_models(known)  # each keeps the models that can do its job
             self.translate.set_models(known)
             self.text.set_models(known)
+            self.music.set_models(known)
         users = sum(not m.bundled for m in models)
         note = f"{users} of your models, {len(models) - users} bundled"
         if problems:
@@ -231,13 +236,13 @@ class MainWindow(QMainWindow):
     def _model_published(self, name: str) -> None:
         self.refresh_library()
         self.library.select(name)
-        for canvas in (self.generate, self.inpaint, self.translate, self.text):
+        for canvas in (self.generate, self.inpaint, self.translate, self.text, self.music):
             canvas.select_model(name)
 
     def _use_model(self, name: str) -> None:
         """Library ▸ Use: the first canvas that can run the model (a CycleGAN only translates)."""
         for label, canvas in (("Generate", self.generate), ("Translate", self.translate), ("Text", self.text),
-                              ("Inpaint", self.inpaint)):
+                              ("Music", self.music), ("Inpaint", self.inpaint)):
             if canvas.select_model(name):
                 self.show_canvas(label)
                 return
@@ -311,12 +316,14 @@ class MainWindow(QMainWindow):
 
     def _shortcuts(self) -> None:
         dialogs.inform(self, "Keyboard shortcuts", "\n".join([
-            "Ctrl+1 … 6 — Generate, Inpaint, Translate, Text, Train, Library", "Ctrl+Enter — Generate",
+            "Ctrl+1 … 7 — Generate, Inpaint, Translate, Text, Music, Train, Library", "Ctrl+Enter — Generate",
             "Esc — Cancel generation", "Inpaint: Ctrl+Z / Ctrl+Shift+Z — undo / redo, Ctrl+V — paste a picture,",
             "    B / E / R / L — brush, eraser, rectangle, lasso, [ / ] — brush size, Ctrl+Shift+I — invert mask,",
             "    Ctrl+0 — fit, Delete — clear mask",
             "Text: Ctrl+Enter — continue from the cursor, Ctrl+Shift+Enter — fill the selection, Esc — stop,",
             "    Ctrl+S / Ctrl+Shift+S — save / save as, Ctrl+N — new",
+            "Music: Ctrl+Enter — continue the notes, Esc — stop, Space — play / stop, Ctrl+S — export MIDI,",
+            "    Ctrl+N — new; in the roll: Ctrl+Z / Ctrl+Shift+Z, Delete, Ctrl+C / X / V, arrows, Ctrl+0 — fit",
             "Ctrl+R — new random seed", "Ctrl+O — restore settings from a PNG", "Ctrl+I — import a model .zip",
             "Ctrl+E — export the selected model", "Ctrl+, — settings", "Ctrl+Shift+L — light / dark theme",
             "F5 — refresh the library", "Ctrl+Q — quit"]))
@@ -338,7 +345,7 @@ class MainWindow(QMainWindow):
                 self.import_zip(Path(url.toLocalFile()))
 
     def closeEvent(self, event) -> None:
-        if not self.text.maybe_save():  # unsaved writing: Save, Discard or Cancel (which keeps the window open)
+        if not self.text.maybe_save() or not self.music.maybe_save():  # unsaved work: Save, Discard or Cancel
             event.ignore()
             return
         if self.train.is_training():
@@ -357,7 +364,8 @@ class MainWindow(QMainWindow):
                     self.train.stop_and_wait()
                 finally:
                     QApplication.restoreOverrideCursor()
-        busy = [c for c in (self.generate, self.inpaint, self.translate, self.text) if c.is_busy()]
+        self.music.shutdown()  # stop the sound
+        busy = [c for c in (self.generate, self.inpaint, self.translate, self.text, self.music) if c.is_busy()]
         for canvas in busy:
             canvas.cancel()
         if busy:
@@ -365,7 +373,9 @@ class MainWindow(QMainWindow):
         self.generate.save_choices()
         self.inpaint.save_choices()
         self.text.save_choices()
+        self.music.save_choices()
         self.settings.set("window/geometry", self.saveGeometry())
         self.settings.set("window/canvas", self.rail.currentRow())
+        self.settings.set("window/canvas_name", CANVASES[max(self.rail.currentRow(), 0)])
         self.settings.sync()
         super().closeEvent(event)

@@ -23,7 +23,8 @@ def drop(widget, path):
 
 
 def test_rail_switches_canvases_and_the_status_bar_shows_the_device(window):
-    canvases = (window.generate, window.inpaint, window.translate, window.text, window.train, window.library)
+    canvases = (window.generate, window.inpaint, window.translate, window.text, window.music, window.train,
+                window.library)
     for i, canvas in enumerate(canvases):
         window.rail.setCurrentRow(i)
         assert window.stack.currentWidget() is canvas
@@ -40,6 +41,22 @@ def test_a_model_saved_elsewhere_appears_everywhere_on_refresh(window):
     assert window.train.from_box.findData("mine") >= 0  # can fine-tune from it
     assert window.inpaint.model_box.findData("mine") >= 0  # a DDPM inpaints
     assert window.translate.model_box.findData("mine") < 0  # and does not translate
+
+
+def test_a_music_model_is_offered_in_music_and_used_there(window):
+    from genstudio.core.data.music_events import ENCODINGS
+
+    enc = ENCODINGS["performance"]
+    save_tiny_model("music-transformer", "tunes", ModelStore(), steps=3, vocab_size=enc.vocab_size,
+                    start_token=enc.start, end_token=enc.end)
+    window.refresh_library()
+    assert window.music.model_box.findData("tunes") >= 0 and window.music.view.currentWidget() is window.music.work
+    assert window.generate.model_box.findData("tunes") < 0 and window.text.model_box.findData("tunes") < 0
+    window.library.use_model.emit("tunes")
+    assert window.stack.currentWidget() is window.music and window.music.model_box.currentData() == "tunes"
+    window.show_canvas("Library")
+    window.close()  # the canvas is remembered by name, not by its place in the rail
+    assert window.settings.get("window/canvas_name") == "Library"
 
 
 def test_a_damaged_model_folder_is_reported_not_fatal(window):
@@ -137,6 +154,20 @@ def test_closing_with_unsaved_writing_asks_first(window, answers):
     window.closeEvent(event)
     assert not event.isAccepted() and window.text.editor.toPlainText() == "A draft worth keeping."
     answers.replies["choose"] = "Don't save"
+    event = QCloseEvent()
+    window.closeEvent(event)
+    assert event.isAccepted()
+
+
+def test_closing_with_unexported_notes_asks_first(window, answers):
+    from genstudio.core.notes import Note
+
+    window.music.roll.edit_notes([], [Note(60, 0.0, 1.0)], "Add note")
+    answers.replies["choose"] = None
+    event = QCloseEvent()
+    window.closeEvent(event)
+    assert not event.isAccepted() and len(window.music.roll.sequence().notes) == 1
+    answers.replies["choose"] = "Don't export"
     event = QCloseEvent()
     window.closeEvent(event)
     assert event.isAccepted()
