@@ -277,3 +277,16 @@ def test_a_text_model_shows_its_texts_tokenizer_and_validation_loss():
     assert rows["Data texts"] == "3 file(s), 1,115,394 characters"
     assert rows["Tokenizer"] == "char (69 tokens)" and rows["Validation loss"] == "1.881"
     assert "Data images" not in rows
+
+
+def test_a_music_model_shows_its_midi_files_notes_length_and_encoding():
+    from types import SimpleNamespace
+
+    card = {"family": "music-transformer", "steps": 3000, "metrics": {"loss": 1.2, "val_loss": 1.4},
+            "data": {"midi_files": 229, "notes": 41000, "seconds": 7260.0, "encoding": "performance"}}
+    info = SimpleNamespace(card=card, arch="music-transformer", size_bytes=4_000_000, bundled=False,
+                           path=Path("/m/mt"))
+    rows = dict(summary_rows(info))
+    assert rows["Data music"] == "229 MIDI file(s), 41,000 notes, 2 h 01 min"
+    assert rows["Encoding"] == "performance" and rows["Validation loss"] == "1.4"
+    assert "Data texts" not in rows and "Data images" not in rows

@@ -37,6 +37,7 @@ from genstudio.core.store import ModelInfo
 from genstudio.tasks.generate import GenerateRequest, GenerateResult
 from genstudio.ui.settings import Settings
 from genstudio.ui.widgets import dialogs
+from genstudio.ui.widgets.empty_state import empty_page
 from genstudio.ui.widgets.image_viewer import ImageViewer
 from genstudio.ui.widgets.images import PixmapLabel, grid_array, to_pixmap
 from genstudio.ui.widgets.latent_tools import DenoisePanel, LatentExplorer, TraversalPanel
@@ -151,15 +152,7 @@ class GenerateCanvas(QWidget):
 
     def _build_view(self) -> None:
         self.view = QStackedWidget()
-        self.empty = QWidget()
-        self.empty_label = QLabel(objectName="empty", alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
-        self.empty_button = QPushButton("Go to Train", objectName="primary")
-        self.empty_button.clicked.connect(self.go_train)
-        empty_layout = QVBoxLayout(self.empty)
-        empty_layout.addStretch(1)
-        empty_layout.addWidget(self.empty_label)
-        empty_layout.addWidget(self.empty_button, 0, Qt.AlignmentFlag.AlignHCenter)
-        empty_layout.addStretch(1)
+        self.empty, self.empty_label, self.empty_button = empty_page(self.go_train)
         self.live = PixmapLabel()
         self.live.setMinimumSize(256, 256)
         results = QWidget()

@@ -48,6 +48,7 @@ from genstudio.tasks.inpaint import MAX_CANDIDATES, InpaintRequest, InpaintResul
 from genstudio.ui.settings import Settings
 from genstudio.ui.widgets import dialogs
 from genstudio.ui.widgets.candidate_strip import CandidateStrip
+from genstudio.ui.widgets.empty_state import empty_page
 from genstudio.ui.widgets.image_input import array_from_qimage, carries_picture, local_file
 from genstudio.ui.widgets.latent_tools import IMAGE_FILTER, read_image_file
 from genstudio.ui.widgets.mask_editor import MaskEditor
@@ -188,15 +189,7 @@ class InpaintCanvas(QWidget):
 
     def _build_view(self) -> None:
         self.view = QStackedWidget()
-        self.empty = QWidget()
-        self.empty_label = QLabel(objectName="empty", alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
-        self.empty_button = QPushButton("Go to Train", objectName="primary")
-        self.empty_button.clicked.connect(self.go_train)
-        empty_layout = QVBoxLayout(self.empty)
-        empty_layout.addStretch(1)
-        empty_layout.addWidget(self.empty_label)
-        empty_layout.addWidget(self.empty_button, 0, Qt.AlignmentFlag.AlignHCenter)
-        empty_layout.addStretch(1)
+        self.empty, self.empty_label, self.empty_button = empty_page(self.go_train)
         self.work = QWidget()
         self.editor = MaskEditor(shortcut_host=self)
         self.editor.placeholder = "Drop a picture here, paste one (Ctrl+V), or use Open…"

@@ -39,6 +39,7 @@ from genstudio.core.registry import ArchSpec, Capability
 from genstudio.core.store import ModelInfo
 from genstudio.ui.settings import Settings
 from genstudio.ui.widgets import dialogs
+from genstudio.ui.widgets.empty_state import empty_page
 from genstudio.ui.widgets.image_input import local_file
 from genstudio.ui.widgets.midi_drag import MidiDragHandle
 from genstudio.ui.widgets.model_picker import fill_model_box, select_model
@@ -172,15 +173,7 @@ class MusicCanvas(QWidget):
 
     def _build_view(self) -> None:
         self.view = QStackedWidget()
-        self.empty = QWidget()
-        self.empty_label = QLabel(objectName="empty", alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
-        self.empty_button = QPushButton("Go to Train", objectName="primary")
-        self.empty_button.clicked.connect(self.go_train)
-        empty_layout = QVBoxLayout(self.empty)
-        empty_layout.addStretch(1)
-        empty_layout.addWidget(self.empty_label)
-        empty_layout.addWidget(self.empty_button, 0, Qt.AlignmentFlag.AlignHCenter)
-        empty_layout.addStretch(1)
+        self.empty, self.empty_label, self.empty_button = empty_page(self.go_train)
         self.work = QWidget()
         self.roll = PianoRoll()
         self.roll.installEventFilter(self)  # Esc stops composing even where the roll has the focus

@@ -43,6 +43,7 @@ from genstudio.tasks import translate as translation  # torch is imported when a
 from genstudio.ui.settings import Settings
 from genstudio.ui.widgets import dialogs
 from genstudio.ui.widgets.compare_view import CompareView
+from genstudio.ui.widgets.empty_state import empty_page
 from genstudio.ui.widgets.model_picker import fill_model_box, select_model
 from genstudio.ui.workers import GeneratorWorker, bind, start
 
@@ -181,15 +182,7 @@ class TranslateCanvas(QWidget):
 
     def _build_view(self) -> None:
         self.view = QStackedWidget()
-        self.empty = QWidget()
-        self.empty_label = QLabel(objectName="empty", alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
-        self.empty_button = QPushButton("Go to Train", objectName="primary")
-        self.empty_button.clicked.connect(self.go_train)
-        empty_layout = QVBoxLayout(self.empty)
-        empty_layout.addStretch(1)
-        empty_layout.addWidget(self.empty_label)
-        empty_layout.addWidget(self.empty_button, 0, Qt.AlignmentFlag.AlignHCenter)
-        empty_layout.addStretch(1)
+        self.empty, self.empty_label, self.empty_button = empty_page(self.go_train)
         self.view.addWidget(self.empty)
         self.view.addWidget(self._build_compare_page())
         self.view.addWidget(self._build_batch_page())

@@ -110,6 +110,9 @@ def summary_rows(info: ModelInfo) -> list[tuple[str, str]]:
         ("Data images", data.get("images")),
         ("Data texts", f"{data['files']:,} file(s), {data['characters']:,} characters"
          if isinstance(data.get("files"), int) and isinstance(data.get("characters"), int) else None),
+        ("Data music", f"{data['midi_files']:,} MIDI file(s), {data['notes']:,} notes, {format_duration(data['seconds'])}"
+         if all(isinstance(data.get(k), int | float) for k in ("midi_files", "notes", "seconds")) else None),
+        ("Encoding", data.get("encoding")),
         ("Tokenizer", f"{data['tokenizer']} ({data['vocab_size']:,} tokens)"
          if data.get("tokenizer") and isinstance(data.get("vocab_size"), int) else None),
         ("Size", format_size(info.size_bytes)),
