@@ -453,3 +453,34 @@ def test_a_gpt_trains_from_the_canvas_with_validation_and_text_previews(qtbot, t
     assert card["metrics"]["val_loss"] == pytest.approx(train.plot.val_losses[-1], abs=1e-5)
     assert train.preview_text.isVisibleTo(train) and train.preview_text.toPlainText() == card["sample_text"]
     assert train.preview_caption.text() == "'writer' in the library" and not answers.warnings
+
+
+def test_a_music_transformer_checks_a_midi_folder_and_trains_from_the_canvas(qtbot, tmp_path, answers):
+    """A folder of MIDI files (one corrupt): the check reports files, notes, length, split and the skip;
+    Start trains the tiny preset through the child process and publishes a music model."""
+    from genstudio.core.registry import get
+    from tests.trainers.test_music import make_midi_folder
+
+    folder = make_midi_folder(tmp_path / "tunes")
+    (folder / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00")
+    train = canvas_with(qtbot, [get("ddpm"), get("music-transformer")])
+    choose_arch(train, "music-transformer")
+    assert train.form.labelForField(train.images).text() == "MIDI files"
+    assert not train.size_box.isVisibleTo(train) and not train.tokenizer_box.isVisibleTo(train)
+    train.preset_box.setCurrentIndex(train.preset_box.findData("tiny"))
+    train.set_folder(str(folder))
+    qtbot.waitUntil(lambda: train.scan is not None, timeout=30_000)
+    report = train.report_label.text()
+    assert report.startswith("4 MIDI file(s) ready; ") and " notes, " in report and "of music" in report
+    assert "1 skipped (see below)" in report and "3 file(s) for training, 1 held out for validation." in report
+    assert "broken.mid: the file is truncated" in train.report_text.toPlainText()
+    train.name_edit.setText("tunes")
+    try:
+        with qtbot.waitSignal(train.model_published, timeout=TRAIN_TIMEOUT):
+            train.start()
+        qtbot.waitUntil(lambda: train.run is None, timeout=10_000)
+    finally:
+        if train.run is not None:
+            train.run.kill()
+    card = ModelStore().get("tunes").card
+    assert card["arch"] == "music-transformer" and card["data"]["midi_files"] == 4 and not answers.warnings
