@@ -38,9 +38,7 @@ from genstudio.models.gan import (
     frozen,
     generator_loss,
     level_widths,
-    mode_seeking_penalty,
     one_step_sampling,
-    paired_labels,
 )
 
 GAIN = math.sqrt(2)  # leaky ReLU gain: keeps activations at unit variance
@@ -66,7 +64,6 @@ class StyleGANConfig:
     mbstd_group: int = 4  # minibatch-stddev group size; 0 = off
     w_avg_beta: float = 0.995  # decay of the tracked average w
     augment: str = "color,translation,cutout"  # DiffAugment policy for D's inputs; "" = none
-    mode_seeking: float = 0.0  # weight of the mode-seeking term in G's loss (0 = off); see gan.mode_seeking_penalty
     classes: tuple[str, ...] = ()  # class names (training subfolders); empty: unconditional
 
     def __post_init__(self):
@@ -75,8 +72,8 @@ class StyleGANConfig:
             raise ValueError("z_dim, w_dim, mapping_layers and the widths must be positive")
         if not 0 < self.mapping_lr <= 1 or not 0 <= self.style_mixing <= 1 or not 0 <= self.w_avg_beta < 1:
             raise ValueError("mapping_lr must be in (0, 1], style_mixing in [0, 1] and w_avg_beta in [0, 1)")
-        if self.r1_gamma < 0 or self.r1_interval < 1 or self.mbstd_group < 0 or self.mode_seeking < 0:
-            raise ValueError("r1_gamma, mbstd_group and mode_seeking must not be negative and r1_interval must be ≥ 1")
+        if self.r1_gamma < 0 or self.r1_interval < 1 or self.mbstd_group < 0:
+            raise ValueError("r1_gamma and mbstd_group must not be negative and r1_interval must be ≥ 1")
 
 
 # -- equalised-learning-rate layers -----------------------------------------------------------
@@ -309,17 +306,10 @@ class StyleGAN(nn.Module):
         labels = class_labels(labels, self.num_classes)
         if phase == "d":
             return self._discriminator_loss(x, generator, step, labels)
-        seek = self.config.mode_seeking if x.shape[0] > 1 else 0.0
-        labels = paired_labels(labels) if seek else labels
         with frozen(self.discriminator):
-            fake, z = self._fakes(x.shape[0], generator, labels, x.device, track=True, with_z=True)
+            fake = self._fakes(x.shape[0], generator, labels, x.device, track=True)
             loss = generator_loss(self.discriminator(self._augment(fake, generator), labels), "non-saturating")
-        metrics = {"g_loss": loss.item()}
-        if seek:  # pairs of fakes (of one class) pushed apart in proportion to their z distance
-            penalty = mode_seeking_penalty(fake, z)
-            loss = loss + seek * penalty
-            metrics["mode_seeking"] = penalty.item()
-        return loss, {"loss": loss.item(), **metrics}
+        return loss, {"loss": loss.item(), "g_loss": loss.item()}
 
     def _discriminator_loss(self, x, generator, step: int, labels) -> tuple[torch.Tensor, dict]:
         cfg = self.config
@@ -341,13 +331,11 @@ class StyleGAN(nn.Module):
     def _augment(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         return diff_augment(x, self.config.augment, generator)
 
-    def _fakes(self, batch: int, generator, labels, device, track: bool, with_z: bool = False):
+    def _fakes(self, batch: int, generator, labels, device, track: bool) -> torch.Tensor:
         """Generated images with style mixing: with probability ``style_mixing`` the slots from a
-        random cutoff on take a second z's style; noise is fresh from the generator. With ``with_z``
-        also the first z of each image."""
+        random cutoff on take a second z's style; noise is fresh from the generator."""
         cfg = self.config
-        z = draw_normal((batch, cfg.z_dim), generator, device)
-        w = self.mapping(z, labels)
+        w = self.mapping(draw_normal((batch, cfg.z_dim), generator, device), labels)
         if track:
             self.mapping.track(w.detach(), labels, cfg.w_avg_beta)
         ws = w[:, None].repeat(1, self.num_ws, 1)
@@ -357,8 +345,7 @@ class StyleGAN(nn.Module):
             start = 1 + int(cutoff * (self.num_ws - 1))  # 1 .. num_ws − 1
             ws = torch.cat([ws[:, :start], second[:, None].expand(-1, self.num_ws - start, -1)], 1)
         noise = [draw_normal((batch, 1, s, s), generator, device) for s in self._noise_sides()]
-        fake = self.synthesis(ws, noise)
-        return (fake, z) if with_z else fake
+        return self.synthesis(ws, noise)
 
     def _noise_sides(self) -> list[int]:
         return [layer.side for layer in self.synthesis.convs]
