@@ -3,7 +3,7 @@
 Run under a real X server (``make screenshots`` uses Xvfb) so Qt renders through xcb as on a desktop:
     xvfb-run -s "-screen 0 1600x1000x24" python scripts/screenshots.py [OUT_DIR] [--only GROUP,...]
 ``--only`` shoots some groups alone: static, empty, tools, conditioned, captions, translate, inpaint, text,
-train-text, music, train (e.g. ``--only music`` for the Music canvas in both themes).
+train-text, music, train-music, train (e.g. ``--only music`` for the Music canvas in both themes).
 It uses a throwaway GenStudio home, generates with the bundled starter model, and fine-tunes it for a
 few steps on the bundled emoji samples so the Train canvas shows a real loss curve and previews.
 The Music canvas continues a Bach chorale with a small Music Transformer trained on the JSB chorales
@@ -431,6 +431,27 @@ def shoot_train_text(app, window):
     save(window, "train-text", "light")
 
 
+def shoot_train_music(app, window):
+    """The Train canvas on a folder of MIDI files (the JSB chorales written by the Music screen): the folder
+    check (files, notes, length, split), then a short real `music-transformer` run with its validation
+    loss and a preview piece described in words."""
+    if music_demo_model() is None:
+        return
+    train = window.train
+    window.set_theme("light")
+    window.show_canvas("Train")
+    train.arch_box.setCurrentIndex(train.arch_box.findData("music-transformer"))
+    train.set_folder(str(MUSIC_HOME / "chorales"))
+    wait(app, lambda: train.scan is not None, what="MIDI folder check")
+    train.name_edit.setText("chorales-short")
+    train.steps_box.setValue(80)
+    train.preview_box.setValue(40)
+    train.start()
+    wait(app, lambda: train.run is None, timeout=1800, what="music training")
+    settle(app, 1.0)
+    save(window, "train-music", "light")
+
+
 def main() -> int:
     demos = install_demo_models()
     app = QApplication(sys.argv[:1])
@@ -465,7 +486,8 @@ def main() -> int:
                          ("translate", lambda: shoot_translate(app, window, "light")),
                          ("inpaint", lambda: shoot_inpaint(app, window)), ("text", lambda: shoot_text(app, window)),
                          ("train-text", lambda: shoot_train_text(app, window)),
-                         ("music", lambda: shoot_music(app, window))):
+                         ("music", lambda: shoot_music(app, window)),
+                         ("train-music", lambda: shoot_train_music(app, window))):
         if wanted(group):
             shoot()
     if not wanted("train"):
