@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from genstudio import __version__
+from genstudio.cli_inspect import add_inspect_parser
 from genstudio.cli_music import (
     MUSIC_FLAGS,
     add_interpolate_parser,
@@ -20,8 +21,8 @@ from genstudio.cli_music import (
 )
 from genstudio.core.errors import GenStudioError
 
-COMMANDS = ("archs", "models", "train", "generate", "inpaint", "infill", "translate", "interpolate", "devices",
-            "selftest", "gui")
+COMMANDS = ("archs", "models", "train", "generate", "inpaint", "infill", "translate", "interpolate", "inspect",
+            "devices", "selftest", "gui")
 
 
 def cmd_archs(args) -> int:
@@ -575,6 +576,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_interpolate_parser(sub)
     add_device_args(sub.choices["interpolate"])
+    add_inspect_parser(sub)
+    add_device_args(sub.choices["inspect"])
     sub.add_parser("devices", help="show compute devices").set_defaults(func=cmd_devices)
     sub.add_parser("selftest", help="check the installation end to end, headless").set_defaults(func=cmd_selftest)
     sub.add_parser("gui", help="open the window").set_defaults(func=cmd_gui)

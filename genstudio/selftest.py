@@ -52,6 +52,13 @@ def _check_architectures() -> str:
             names.append(_check_music_architecture(spec))
             continue
         model = spec.build(spec.model_config("tiny")).eval()
+        if not spec.can(Capability.GENERATE) and not spec.can(Capability.TRANSLATE):  # a detector: one image scored
+            size = model.config.image_size
+            _, maps = model.anomaly_map(torch.zeros(1, model.config.channels, size, size))
+            if maps.shape != (1, size, size):
+                raise RuntimeError(f"{spec.name} gave an anomaly map of shape {tuple(maps.shape)}")
+            names.append(spec.name)
+            continue
         if not spec.can(Capability.GENERATE):  # a translator (CycleGAN): one image through A→B
             with torch.inference_mode():
                 out = model.translate(torch.zeros(1, model.config.channels, 32, 32), "a2b")

@@ -116,6 +116,7 @@ FAMILY_MODULES = (
     "genstudio.models.stylegan",
     "genstudio.models.cyclegan",
     "genstudio.models.hybrid",
+    "genstudio.models.detector",
     "genstudio.models.dit",
     "genstudio.models.latent_diffusion",
     "genstudio.models.transformer",

@@ -281,6 +281,13 @@ class ModelStore:
                                  "train a copy with --from.")
         return info
 
+    def update_card(self, name: str, changes: dict) -> ModelInfo:
+        """Merge ``changes`` into a user model's card (validated, rewritten atomically; weights untouched):
+        what a model learns after training, such as an anomaly detector's chosen threshold."""
+        info = self._user_model(name)
+        _write_json_atomic(info.path / CARD, validate_card({**info.card, **changes}, name))
+        return self.get(name)
+
     def rename(self, old: str, new: str) -> ModelInfo:
         info = self._user_model(old)
         new = check_name(new)

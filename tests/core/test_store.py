@@ -94,6 +94,18 @@ def test_rename(store, tiny):
     assert_tensors_equal(store.load("new name")[1], state)
 
 
+def test_update_card_merges_validates_and_keeps_the_weights(store, tiny):
+    config, state = tiny
+    store.save(card_for("m1", config), state)
+    info = store.update_card("m1", {"threshold": {"value": 1.5, "how": "manual"}})
+    assert info.card["threshold"] == {"value": 1.5, "how": "manual"} and info.card["config"] == config
+    assert json.loads((store.root / "m1" / "card.json").read_text())["threshold"]["value"] == 1.5
+    assert_tensors_equal(store.load("m1")[1], state)  # the weights hash still matches
+    with pytest.raises(ModelFileError):
+        store.update_card("m1", {"config": "not a config"})
+    assert store.get("m1").card["config"] == config and leftovers(store) == []
+
+
 def test_rename_onto_an_existing_name_is_refused(store, tiny):
     config, state = tiny
     store.save(card_for("a", config), state)
@@ -129,6 +141,8 @@ def test_bundled_models_are_listed_and_read_only(tmp_path, tiny):
         store.rename("starter", "mine2")
     with pytest.raises(ModelFileError, match="bundled"):
         store.delete("starter")
+    with pytest.raises(ModelFileError, match="bundled"):
+        store.update_card("starter", {"threshold": {"value": 1.0}})
     assert (bundled_dir / "starter" / "card.json").is_file()
     assert json.loads((bundled_dir / "starter" / "card.json").read_text())["name"] == "starter"
 
