@@ -3,11 +3,13 @@
 Run under a real X server (``make screenshots`` uses Xvfb) so Qt renders through xcb as on a desktop:
     xvfb-run -s "-screen 0 1600x1000x24" python scripts/screenshots.py [OUT_DIR] [--only GROUP,...]
 ``--only`` shoots some groups alone: static, empty, tools, conditioned, captions, translate, inpaint, text,
-train-text, music, train-music, train (e.g. ``--only music`` for the Music canvas in both themes).
+train-text, music, train-music, anomaly, train (e.g. ``--only music`` for the Music canvas in both themes).
 It uses a throwaway GenStudio home, generates with the bundled starter model, and fine-tunes it for a
 few steps on the bundled emoji samples so the Train canvas shows a real loss curve and previews.
 The Music canvas continues a Bach chorale with a small Music Transformer trained on the JSB chorales
 (../shared/data/jsb) the first time, about five minutes on a laptop CPU, and kept in build/music-demo.
+The Anomaly canvas scans a mixed batch of MNIST digits with a feature detector trained on zeros alone
+(../shared/data/mnist), trained the first time (a few minutes) and kept in build/anomaly-demo.
 The likelihood and latent tools are shown with the demo models of ``scripts/demo_models.py``
 (trained once into build/demo-home; run it first, or those screens are skipped).
 """
@@ -65,6 +67,12 @@ preview_every = 0
 checkpoint_every = 1000
 eval_every = 350
 """
+
+
+ANOMALY_HOME = REPO / "build" / "anomaly-demo"  # the zeros detector and its folders, made once
+ANOMALY_MODEL = "mnist-zeros"
+ANOMALY_STEPS = 400
+MNIST = REPO.parent / "shared" / "data" / "mnist"
 
 
 def wanted(group: str) -> bool:
@@ -413,6 +421,98 @@ def shoot_music(app, window):
     canvas.roll.undo_stack.setClean()  # no "export the changes?" question at the end
 
 
+def anomaly_demo_data() -> Path | None:
+    """Folders of MNIST test digits as PNGs in build/anomaly-demo: ``zeros`` (600 zeros to train on) and
+    ``batch`` (a batch to check: 40 other zeros, 6 other digits, 4 zeros with an ink scribble across them,
+    and a damaged file), named like scans, in shuffled order."""
+    import gzip
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    batch = ANOMALY_HOME / "batch"
+    if batch.is_dir():
+        return batch
+    if not (MNIST / "t10k-images-idx3-ubyte.gz").is_file():
+        print("no MNIST in ../shared/data/mnist: Anomaly screen skipped")
+        return None
+    with gzip.open(MNIST / "t10k-images-idx3-ubyte.gz") as fh:
+        images = np.frombuffer(fh.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+    with gzip.open(MNIST / "t10k-labels-idx1-ubyte.gz") as fh:
+        labels = np.frombuffer(fh.read(), np.uint8, offset=8)
+    zeros = np.flatnonzero(labels == 0)
+    (ANOMALY_HOME / "zeros").mkdir(parents=True, exist_ok=True)
+    for i, index in enumerate(zeros[:600]):
+        Image.fromarray(images[index]).save(ANOMALY_HOME / "zeros" / f"zero_{i:03d}.png")
+    rng = np.random.default_rng(7)
+    pictures = [images[i] for i in zeros[600:640]]
+    pictures += [images[np.flatnonzero(labels == d)[3]] for d in (2, 4, 5, 6, 8, 9)]
+    kinds = ["zero"] * 40 + [f"digit {d}" for d in (2, 4, 5, 6, 8, 9)] + ["scribbled zero"] * 4
+    for index in zeros[640:644]:  # a bold stroke of ink through a zero, a little different each time
+        picture = images[index].copy()
+        y, x = (int(v) for v in rng.integers(7, 12, 2))
+        slope = float(rng.uniform(0.3, 1.0))
+        for t in range(12):
+            row = y + round(t * slope)
+            picture[row:row + 3, x + t:x + t + 2] = 255
+        pictures.append(picture)
+    batch.mkdir(parents=True, exist_ok=True)
+    key = {}
+    for number, k in enumerate(rng.permutation(len(pictures)), 1):
+        Image.fromarray(pictures[k]).save(batch / f"scan_{number:03d}.png")
+        key[f"scan_{number:03d}.png"] = kinds[k]
+    (ANOMALY_HOME / "batch-key.json").write_text(json.dumps(key, indent=1), encoding="utf-8")  # what each file is
+    (batch / f"scan_{len(pictures) + 1:03d}.png").write_bytes(b"\x89PNG\r\n cut off in transfer")
+    return batch
+
+
+def anomaly_demo_model() -> str | None:
+    """The zeros detector in this run's library: a ``small`` feature detector trained on the zeros once."""
+    cached = ANOMALY_HOME / "models" / ANOMALY_MODEL
+    if anomaly_demo_data() is None:
+        return None
+    if not (cached / "card.json").is_file():
+        print(f"training {ANOMALY_MODEL} for {ANOMALY_STEPS} steps (once; kept in {ANOMALY_HOME.relative_to(REPO)})")
+        subprocess.run([sys.executable, "-m", "trainers", "feature-detector", "--data", str(ANOMALY_HOME / "zeros"),
+                        "--name", ANOMALY_MODEL, "--preset", "small", "--steps", str(ANOMALY_STEPS), "--overwrite"],
+                       cwd=REPO, check=True, env={**os.environ, "GENSTUDIO_HOME": str(ANOMALY_HOME)})
+    target = Path(os.environ["GENSTUDIO_HOME"]) / "models" / ANOMALY_MODEL
+    if not target.exists():
+        shutil.copytree(cached, target)
+    return ANOMALY_MODEL
+
+
+def shoot_anomaly(app, window):
+    """The Anomaly canvas: the zeros detector scans the mixed batch (a real run); the other digits and the
+    scribbled zeros come first, flagged, with their heatmaps; one is selected, a few are marked."""
+    canvas = getattr(window, "anomaly", None)
+    name = anomaly_demo_model() if canvas is not None else None
+    if name is None:
+        return
+    window.refresh_library()
+    window.set_theme("light")
+    window.show_canvas("Anomaly")
+    canvas.select_model(name)
+    canvas.scan(folder=str(ANOMALY_HOME / "batch"))
+    wait(app, lambda: canvas.worker is None, what="anomaly scan")
+    import json
+
+    key = json.loads((ANOMALY_HOME / "batch-key.json").read_text(encoding="utf-8"))
+    gallery = canvas.gallery
+    kind = {id(item): key.get(Path(item.path).name, "") for item in gallery.items}
+    gallery.mark("anomalous", [item for item in gallery.items if kind[id(item)].startswith("digit")][:2])
+    gallery.mark("normal", gallery.items[-2:])
+    gallery.select(next((row for row, item in enumerate(gallery.items) if kind[id(item)] == "scribbled zero"), 0))
+    canvas.inspector.set_opacity(0.6)
+    canvas.skipped.toggle.setChecked(True)
+    for theme in ("light", "dark"):
+        window.set_theme(theme)
+        settle(app, 1.0)
+        save(window, "anomaly", theme)
+    window.set_theme("light")
+
+
 def shoot_train_text(app, window):
     """The Train canvas on a text folder: the folder check (encodings, split), then a short real `gpt`
     run with its validation loss beside the training loss and a text preview."""
@@ -487,7 +587,8 @@ def main() -> int:
                          ("inpaint", lambda: shoot_inpaint(app, window)), ("text", lambda: shoot_text(app, window)),
                          ("train-text", lambda: shoot_train_text(app, window)),
                          ("music", lambda: shoot_music(app, window)),
-                         ("train-music", lambda: shoot_train_music(app, window))):
+                         ("train-music", lambda: shoot_train_music(app, window)),
+                         ("anomaly", lambda: shoot_anomaly(app, window))):
         if wanted(group):
             shoot()
     if not wanted("train"):

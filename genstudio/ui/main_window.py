@@ -1,5 +1,5 @@
-"""The main window: a rail of canvases (Generate, Inpaint, Translate, Text, Music, Train, Library), menus,
-shortcuts, status bar.
+"""The main window: a rail of canvases (Generate, Inpaint, Translate, Text, Music, Anomaly, Train, Library),
+menus, shortcuts, status bar.
 
 It owns the shared state (settings, the model store, the registry once loaded) and keeps the
 canvases in step: a model that finishes training appears in the library and in Generate. torch is
@@ -28,6 +28,7 @@ from genstudio import __version__
 from genstudio.core.paths import runs_dir
 from genstudio.core.registry import ArchSpec, Capability
 from genstudio.core.store import ModelStore
+from genstudio.ui.canvases.anomaly import AnomalyCanvas, detector_arch
 from genstudio.ui.canvases.generate import GenerateCanvas
 from genstudio.ui.canvases.inpaint import InpaintCanvas
 from genstudio.ui.canvases.music import MusicCanvas
@@ -41,7 +42,8 @@ from genstudio.ui.widgets import dialogs
 from genstudio.ui.widgets.library_panel import LibraryPanel
 from genstudio.ui.workers import run_in_background
 
-CANVASES = ("Generate", "Inpaint", "Translate", "Text", "Music", "Train", "Library")  # Ctrl+1 … Ctrl+7
+CANVASES = ("Generate", "Inpaint", "Translate", "Text", "Music", "Anomaly", "Train", "Library")  # Ctrl+1 … Ctrl+8
+RUNNERS = ("generate", "inpaint", "translate", "text", "music", "anomaly")  # the canvases that run models
 
 
 def load_registry(device_choice: str) -> dict:
@@ -93,10 +95,11 @@ class MainWindow(QMainWindow):
         self.translate = TranslateCanvas(self.settings)
         self.text = TextCanvas(self.settings)
         self.music = MusicCanvas(self.settings)
+        self.anomaly = AnomalyCanvas(self.settings, self.store)
         self.train = TrainCanvas(self.settings, self.store)
         self.library = LibraryPanel(self.store)
         self.stack = QStackedWidget()
-        for canvas in (self.generate, self.inpaint, self.translate, self.text, self.music, self.train, self.library):
+        for canvas in (*self.runners(), self.train, self.library):
             self.stack.addWidget(canvas)
         self.rail = QListWidget(objectName="rail")
         self.rail.setFixedWidth(120)
@@ -126,11 +129,13 @@ class MainWindow(QMainWindow):
 
     # -- wiring -----------------------------------------------------------------------------------
     def _connect(self) -> None:
-        self.jobs = {"generate": "", "inpaint": "", "translate": "", "text": "", "music": "", "train": ""}
-        for name in ("generate", "inpaint", "translate", "text", "music"):
+        self.jobs = {name: "" for name in (*RUNNERS, "train")}
+        for name in RUNNERS:
             canvas = getattr(self, name)
             canvas.busy.connect(lambda text, n=name: self._job_status(n, text))
             canvas.go_train.connect(lambda: self.show_canvas("Train"))
+        self.anomaly.train_detector.connect(self.train_detector)
+        self.generate.inspect_images.connect(self.inspect_images)
         self.train.busy.connect(lambda text: self._job_status("train", text))
         self.train.model_published.connect(self._model_published)
         self.library.changed.connect(lambda: self._sync_canvases(self.library.listing))
@@ -227,6 +232,8 @@ class MainWindow(QMainWindow):
             self.translate.set_models(known)
             self.text.set_models(known)
             self.music.set_models(known)
+            self.anomaly.set_models(known)
+            self.generate.inspect_button.setVisible(bool(self.anomaly.entries))
         users = sum(not m.bundled for m in models)
         note = f"{users} of your models, {len(models) - users} bundled"
         if problems:
@@ -236,17 +243,37 @@ class MainWindow(QMainWindow):
     def _model_published(self, name: str) -> None:
         self.refresh_library()
         self.library.select(name)
-        for canvas in (self.generate, self.inpaint, self.translate, self.text, self.music):
+        for canvas in self.runners():
             canvas.select_model(name)
 
     def _use_model(self, name: str) -> None:
-        """Library ▸ Use: the first canvas that can run the model (a CycleGAN only translates)."""
+        """Library ▸ Use: the first canvas that can run the model (a CycleGAN only translates, a feature
+        detector only inspects)."""
         for label, canvas in (("Generate", self.generate), ("Translate", self.translate), ("Text", self.text),
-                              ("Music", self.music), ("Inpaint", self.inpaint)):
+                              ("Music", self.music), ("Inpaint", self.inpaint), ("Anomaly", self.anomaly)):
             if canvas.select_model(name):
                 self.show_canvas(label)
                 return
         self.show_canvas("Generate")
+
+    def runners(self) -> tuple:
+        """The canvases that run models, in the rail's order."""
+        return tuple(getattr(self, name) for name in RUNNERS)
+
+    def train_detector(self, folder: str) -> None:
+        """Anomaly ▸ Train a detector…: the Train canvas, with a detector architecture and the folder chosen."""
+        self.show_canvas("Train")
+        arch = detector_arch(list(self.train.specs.values()))
+        index = self.train.arch_box.findData(arch) if arch else -1
+        if index >= 0:
+            self.train.arch_box.setCurrentIndex(index)
+        if folder:
+            self.train.set_folder(folder)
+
+    def inspect_images(self, images, names: list[str]) -> None:
+        """Generate ▸ Inspect these…: the Anomaly canvas scans the grid's images."""
+        self.show_canvas("Anomaly")
+        self.anomaly.scan_images(images, names)
 
     def import_model(self) -> None:
         path = dialogs.open_file(self, "Import a GenStudio model", "GenStudio models (*.zip)")
@@ -276,7 +303,7 @@ class MainWindow(QMainWindow):
         if "model_folder" in dialog.changed:
             self.settings.apply_environment()
             self.store = ModelStore()
-            self.library.store = self.train.store = self.store
+            self.library.store = self.train.store = self.anomaly.store = self.store
             self.refresh_library()
         if {"device", "threads"} & dialog.changed:
             self.device_label.setText("Device: checking…")
@@ -289,6 +316,7 @@ class MainWindow(QMainWindow):
         self.dark_action.setChecked(name == "dark")
         if self.train.plot is not None:
             self.train.plot.apply_colors(colors)
+        self.anomaly.apply_colors(colors)
 
     def _toggle_theme(self) -> None:
         self.set_theme("dark" if self.settings.theme == "light" else "light")
@@ -316,7 +344,8 @@ class MainWindow(QMainWindow):
 
     def _shortcuts(self) -> None:
         dialogs.inform(self, "Keyboard shortcuts", "\n".join([
-            "Ctrl+1 … 7 — Generate, Inpaint, Translate, Text, Music, Train, Library", "Ctrl+Enter — Generate",
+            "Ctrl+1 … 8 — Generate, Inpaint, Translate, Text, Music, Anomaly, Train, Library",
+            "Ctrl+Enter — Generate",
             "Esc — Cancel generation", "Inpaint: Ctrl+Z / Ctrl+Shift+Z — undo / redo, Ctrl+V — paste a picture,",
             "    B / E / R / L — brush, eraser, rectangle, lasso, [ / ] — brush size, Ctrl+Shift+I — invert mask,",
             "    Ctrl+0 — fit, Delete — clear mask",
@@ -324,6 +353,7 @@ class MainWindow(QMainWindow):
             "    Ctrl+S / Ctrl+Shift+S — save / save as, Ctrl+N — new",
             "Music: Ctrl+Enter — continue the notes, Esc — stop, Space — play / stop, Ctrl+S — export MIDI,",
             "    Ctrl+N — new; in the roll: Ctrl+Z / Ctrl+Shift+Z, Delete, Ctrl+C / X / V, arrows, Ctrl+0 — fit",
+            "Anomaly: Esc — stop a scan; in the gallery: A / N / U — mark anomalous / normal / no mark",
             "Ctrl+R — new random seed", "Ctrl+O — restore settings from a PNG", "Ctrl+I — import a model .zip",
             "Ctrl+E — export the selected model", "Ctrl+, — settings", "Ctrl+Shift+L — light / dark theme",
             "F5 — refresh the library", "Ctrl+Q — quit"]))
@@ -365,7 +395,7 @@ class MainWindow(QMainWindow):
                 finally:
                     QApplication.restoreOverrideCursor()
         self.music.shutdown()  # stop the sound
-        busy = [c for c in (self.generate, self.inpaint, self.translate, self.text, self.music) if c.is_busy()]
+        busy = [c for c in self.runners() if c.is_busy()]
         for canvas in busy:
             canvas.cancel()
         if busy:
@@ -374,6 +404,7 @@ class MainWindow(QMainWindow):
         self.inpaint.save_choices()
         self.text.save_choices()
         self.music.save_choices()
+        self.anomaly.save_choices()
         self.settings.set("window/geometry", self.saveGeometry())
         self.settings.set("window/canvas", self.rail.currentRow())
         self.settings.set("window/canvas_name", CANVASES[max(self.rail.currentRow(), 0)])

@@ -23,11 +23,16 @@ def drop(widget, path):
 
 
 def test_rail_switches_canvases_and_the_status_bar_shows_the_device(window):
-    canvases = (window.generate, window.inpaint, window.translate, window.text, window.music, window.train,
-                window.library)
+    from genstudio.ui.main_window import CANVASES
+
+    canvases = (window.generate, window.inpaint, window.translate, window.text, window.music, window.anomaly,
+                window.train, window.library)
+    assert CANVASES == ("Generate", "Inpaint", "Translate", "Text", "Music", "Anomaly", "Train", "Library")
     for i, canvas in enumerate(canvases):
         window.rail.setCurrentRow(i)
         assert window.stack.currentWidget() is canvas
+    shortcuts = {a.text().replace("&", ""): a.shortcut().toString() for a in window.menuBar().actions()[2].menu().actions()}
+    assert shortcuts["Anomaly"] == "Ctrl+6" and shortcuts["Library"] == "Ctrl+8"
     assert window.device_label.text().startswith("Device: CPU")
     assert window.statusBar().currentMessage().startswith("0 of your models, 1 bundled")
 
@@ -37,6 +42,7 @@ def test_a_model_saved_elsewhere_appears_everywhere_on_refresh(window):
     window.refresh_library()
     assert window.library.select("mine")
     assert window.generate.model_box.findData("mine") >= 0
+    assert window.anomaly.model_box.findData("mine") < 0  # a DDPM does not score anomalies
     window.train.arch_box.setCurrentIndex(window.train.arch_box.findData("ddpm"))
     assert window.train.from_box.findData("mine") >= 0  # can fine-tune from it
     assert window.inpaint.model_box.findData("mine") >= 0  # a DDPM inpaints

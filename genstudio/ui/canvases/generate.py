@@ -39,7 +39,7 @@ from genstudio.ui.settings import Settings
 from genstudio.ui.widgets import dialogs
 from genstudio.ui.widgets.empty_state import empty_page
 from genstudio.ui.widgets.image_viewer import ImageViewer
-from genstudio.ui.widgets.images import PixmapLabel, grid_array, to_pixmap
+from genstudio.ui.widgets.images import PixmapLabel, grid_array, image_file_name, to_pixmap
 from genstudio.ui.widgets.latent_tools import DenoisePanel, LatentExplorer, TraversalPanel
 from genstudio.ui.widgets.model_picker import fill_model_box, select_model
 from genstudio.ui.widgets.result_grid import ResultGrid
@@ -76,6 +76,7 @@ def describe_result(result: GenerateResult, seconds: float) -> str:
 class GenerateCanvas(QWidget):
     busy = Signal(str)  # a status line for the window ("" when idle)
     go_train = Signal()
+    inspect_images = Signal(object, list)  # the grid's images (N×H×W×3 uint8) and names, for the Anomaly canvas
     # The tool tabs beside "Samples", each shown only for models with the capability.
     TOOLS = (("explorer", "Latent explorer", Capability.INTERPOLATE),
              ("traversal", "Latent traversal", Capability.TRAVERSE),
@@ -162,11 +163,15 @@ class GenerateCanvas(QWidget):
         self.result_info = QLabel(objectName="muted")
         save_all = QPushButton("Save all…")
         save_all.clicked.connect(self.grid.save_all)
+        self.inspect_button = QPushButton("Inspect these…", toolTip="Scan these images for anomalies with a "
+                                          "detector (the Anomaly canvas)")
+        self.inspect_button.clicked.connect(self.send_to_inspect)
         reuse = QPushButton("Use these settings again")
         reuse.clicked.connect(lambda: self.last_result and self.apply_params(self.last_result.params))
         bar = QHBoxLayout()
         bar.addWidget(self.result_info, 1)
         bar.addWidget(reuse)
+        bar.addWidget(self.inspect_button)
         bar.addWidget(save_all)
         results_layout = QVBoxLayout(results)
         results_layout.setContentsMargins(0, 0, 0, 0)
@@ -367,6 +372,11 @@ class GenerateCanvas(QWidget):
         for widget in (self.model_box, self.count_box, self.seed_box, self.dice, self.random_seed):
             widget.setEnabled(has_model and not busy)
         self.options.set_enabled(has_model and not busy)
+
+    def send_to_inspect(self) -> None:
+        if self.grid.images is not None and len(self.grid.images):
+            names = [Path(image_file_name(p)).stem for p in self.grid.params]
+            self.inspect_images.emit(self.grid.images, names)
 
     def enlarge(self, index: int) -> None:
         ImageViewer(self.grid, index, self).exec()
