@@ -96,6 +96,19 @@ def bind(worker: GeneratorWorker, owner, on_finished: Callable[[Any], None] | No
     return worker
 
 
+def device_worker(task: Callable[[Any], Generator[Any, None, Any]], device: str, threads: int) -> GeneratorWorker:
+    """A worker that sets the thread count and resolves ``device`` off the UI thread (both may import
+    torch), then runs ``task(device)``: how a canvas starts a job with a model."""
+
+    def work():
+        from genstudio.core.devices import resolve_device, set_threads
+
+        set_threads(threads)
+        return (yield from task(resolve_device(device)))
+
+    return GeneratorWorker(work)
+
+
 def start(worker: GeneratorWorker, pool: QThreadPool | None = None) -> GeneratorWorker:
     _running.add(worker)
     worker.signals.ended.connect(lambda: _running.discard(worker))

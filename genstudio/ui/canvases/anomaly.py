@@ -56,7 +56,7 @@ from genstudio.ui.widgets.anomaly_panels import ReportPanel, SkippedList, Thresh
 from genstudio.ui.widgets.anomaly_view import AnomalyView
 from genstudio.ui.widgets.empty_state import empty_page
 from genstudio.ui.widgets.model_picker import fill_model_box, select_model
-from genstudio.ui.workers import GeneratorWorker, bind, start
+from genstudio.ui.workers import GeneratorWorker, bind, device_worker, start
 
 EMPTY_TEXT = ("No anomaly detector yet. Train one on a folder of normal images (say, good product photos or "
               "one kind of sketch): it learns what normal looks like, then finds what does not fit.")
@@ -289,16 +289,8 @@ class AnomalyCanvas(QWidget):
 
     def _start(self, job: str, task, status: str) -> None:
         self.save_choices()
-        device_choice, threads = self.settings.device, self.settings.threads
-
-        def work():
-            from genstudio.core.devices import resolve_device, set_threads
-
-            set_threads(threads)
-            return (yield from task(resolve_device(device_choice)))
-
         self.job = job
-        self.worker = GeneratorWorker(work)
+        self.worker = device_worker(task, self.settings.device, self.settings.threads)
         bind(self.worker, self)
         self.started_at = time.perf_counter()
         self.progress.setRange(0, 0)

@@ -61,7 +61,7 @@ from genstudio.ui.widgets.music_options import MusicOptions
 from genstudio.ui.widgets.piano_roll import PianoRoll
 from genstudio.ui.widgets.roll_tools import RollTools
 from genstudio.ui.widgets.transport import TransportBar, clock
-from genstudio.ui.workers import GeneratorWorker, bind, run_in_background, start
+from genstudio.ui.workers import GeneratorWorker, bind, device_worker, run_in_background, start
 
 EMPTY_TEXT = "No music model yet — train a Music Transformer or a MusicVAE on a folder of MIDI files in Train."
 # Checked toggles (Draw, Loop) look pressed in both themes.
@@ -291,16 +291,8 @@ class MusicCanvas(QWidget):
 
     def _start(self, job: str, task, status: str) -> None:
         self.save_choices()
-        device_choice, threads = self.settings.device, self.settings.threads
-
-        def work():
-            from genstudio.core.devices import resolve_device, set_threads
-
-            set_threads(threads)
-            return (yield from task(resolve_device(device_choice)))
-
         self.job = job
-        self.worker = GeneratorWorker(work)
+        self.worker = device_worker(task, self.settings.device, self.settings.threads)
         bind(self.worker, self)
         self.started_at = time.perf_counter()
         self.progress.setRange(0, 0)

@@ -42,7 +42,7 @@ from genstudio.ui.widgets.model_picker import fill_model_box, select_model
 from genstudio.ui.widgets.text_files import TEXT_FILTER, Document, is_text_file, read_text_file, write_text_file
 from genstudio.ui.widgets.writing_editor import GAP_COLOR, WritingEditor, follow_span
 from genstudio.ui.widgets.writing_options import WritingOptions
-from genstudio.ui.workers import GeneratorWorker, bind, start
+from genstudio.ui.workers import GeneratorWorker, bind, device_worker, start
 
 EMPTY_TEXT = "No text model yet — train a GPT on a folder of your texts in Train."
 FINISH_WORDS = {"length": "reached the token limit", "stop": "stopped at a stop sequence",
@@ -389,16 +389,9 @@ class TextCanvas(QWidget):
 
     def _start(self, job: str, task, request, status: str) -> None:
         self.save_choices()
-        device_choice, threads = self.settings.device, self.settings.threads
-
-        def work():
-            from genstudio.core.devices import resolve_device, set_threads
-
-            set_threads(threads)
-            return (yield from task(request, resolve_device(device_choice)))
-
         self.job, self.wrote_nothing = job, False
-        self.worker = GeneratorWorker(work)
+        self.worker = device_worker(lambda device: task(request, device), self.settings.device,
+                                    self.settings.threads)
         bind(self.worker, self)
         self.started_at = time.perf_counter()
         self.progress.show()
