@@ -27,7 +27,7 @@ from torch import nn
 from genstudio.core.errors import ConfigError
 from genstudio.core.events import Progress
 from genstudio.core.registry import ArchSpec, Capability, register
-from genstudio.models.transformer import KVCache, filter_logits
+from genstudio.models.transformer import KVCache, feed_forward, filter_logits
 
 ENCODINGS = ("performance", "grid")
 
@@ -137,8 +137,7 @@ class Block(nn.Module):
         self.ln1 = nn.LayerNorm(width, bias=False)
         self.attn = MusicAttention(config)
         self.ln2 = nn.LayerNorm(width, bias=False)
-        self.mlp = nn.Sequential(nn.Linear(width, 4 * width, bias=False), nn.GELU(),
-                                 nn.Linear(4 * width, width, bias=False))
+        self.mlp = feed_forward(width)
         self.drop = nn.Dropout(config.dropout)
 
     def forward(self, x, cache=None, layer=0):

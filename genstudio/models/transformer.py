@@ -136,6 +136,11 @@ class CausalSelfAttention(nn.Module):
         return self.proj(y.transpose(1, 2).reshape(B, T, C))
 
 
+def feed_forward(width: int) -> nn.Sequential:
+    """The block's MLP: width -> 4·width -> width with GELU, no biases (nanoGPT's; the music model's too)."""
+    return nn.Sequential(nn.Linear(width, 4 * width, bias=False), nn.GELU(), nn.Linear(4 * width, width, bias=False))
+
+
 class Block(nn.Module):
     """Pre-LN: x + attention(LN(x)), then x + MLP(LN(x))."""
 
@@ -145,8 +150,7 @@ class Block(nn.Module):
         self.ln1 = nn.LayerNorm(width, bias=False)
         self.attn = CausalSelfAttention(config)
         self.ln2 = nn.LayerNorm(width, bias=False)
-        self.mlp = nn.Sequential(nn.Linear(width, 4 * width, bias=False), nn.GELU(),
-                                 nn.Linear(4 * width, width, bias=False))
+        self.mlp = feed_forward(width)
         self.drop = nn.Dropout(config.dropout)
 
     def forward(self, x, rope=None, cache=None, layer=0):

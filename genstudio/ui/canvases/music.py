@@ -436,11 +436,9 @@ class MusicCanvas(QWidget):
         """Whether the roll may be replaced: nothing unsaved, exported now, or the user lets it go."""
         if not self.has_unsaved_changes():
             return True
-        choice = dialogs.choose(self, "Export the changes?", f"{self.file_name()} has changes that are not exported "
-                                "as MIDI. Export them first?", ["Export MIDI…", "Don't export"])
-        if choice == "Export MIDI…":
-            return self.export_midi()
-        return choice == "Don't export"
+        return dialogs.keep_changes(self, "Export the changes?", f"{self.file_name()} has changes that are not "
+                                    "exported as MIDI. Export them first?", "Export MIDI…", "Don't export",
+                                    self.export_midi)
 
     def new_document(self) -> bool:
         if self.worker is not None or not self.maybe_save():

@@ -245,11 +245,8 @@ class TextCanvas(QWidget):
         """Whether the text may be replaced: nothing unsaved, saved now, or the user lets it go."""
         if not self.has_unsaved_changes():
             return True
-        choice = dialogs.choose(self, "Save the changes?", f"{self.file_name()} has changes that are not saved. "
-                                "Save them first?", ["Save", "Don't save"])
-        if choice == "Save":
-            return self.save()
-        return choice == "Don't save"
+        return dialogs.keep_changes(self, "Save the changes?", f"{self.file_name()} has changes that are not "
+                                    "saved. Save them first?", "Save", "Don't save", self.save)
 
     def new_document(self) -> bool:
         if self.worker is not None or not self.maybe_save():

@@ -5,6 +5,8 @@ Messages are sentences for a person: a GenStudioError's text as is, never a trac
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 
@@ -58,3 +60,11 @@ def save_file(parent: QWidget | None, title: str, suggested: str, filters: str) 
 def open_folder(parent: QWidget | None, title: str, start: str = "") -> str | None:
     path = QFileDialog.getExistingDirectory(parent, title, start)
     return path or None
+
+
+def keep_changes(parent: QWidget | None, title: str, text: str, keep: str, drop: str,
+                 do_keep: Callable[[], bool]) -> bool:
+    """Whether unsaved work may be replaced: the user keeps it first (``do_keep`` must succeed), lets it
+    go, or cancels (False)."""
+    answer = choose(parent, title, text, [keep, drop])
+    return do_keep() if answer == keep else answer == drop
