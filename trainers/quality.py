@@ -8,7 +8,7 @@ new one. Every check samples the same seeds (apart from the preview grid's), so 
 differ by the model alone. All of it runs inside ``torch.random.fork_rng``: the training run draws
 the same random numbers with or without quality checks, so its trajectory (and exact resume) is the
 same either way. Each check writes one line of numbers to metrics.jsonl (``fd``, ``kid``,
-``kid_std``, ``nn_ratio``, ``near_copies``, ...: a line without ``loss``, at the preview's step) and
+``kid_std``, ``nn_ratio``, ``near_copies``, ``variety``, ``coverage``, ...: a line without ``loss``, at the preview's step) and
 a PNG of the closest sample/training pairs to the previews folder.
 """
 

@@ -11,7 +11,10 @@ the cost does not depend on the training size (28–64 px). Its features give th
 between Gaussians fitted to real and generated features (Heusel et al. 2017), the kernel inception
 distance, an unbiased MMD² with the cubic polynomial kernel (Bińkowski et al. 2018), and nearest
 neighbour distances from each sample to the training set, compared with the spacing of the training
-images themselves (as in Meehan et al. 2020, "A Non-Parametric Test to Detect Data-Copying").
+images themselves (as in Meehan et al. 2020, "A Non-Parametric Test to Detect Data-Copying"), and
+two numbers for variety: the samples' mean pairwise distance as a fraction of the training images'
+(``variety``, which falls when a generator collapses onto a few images) and the share of training
+images with a sample among their five nearest neighbours (``coverage``, Naeem et al. 2020).
 These are NOT the Inception-based FID/KID of papers: the numbers are comparable only between
 samples scored by the same encoder, i.e. within one run. Chen et al., "A Simple Framework for
 Contrastive Learning of Visual Representations" (2020) for the encoder.
@@ -269,6 +272,43 @@ def nearest(queries: np.ndarray, refs: np.ndarray, metric: str = "cosine", exclu
     return np.maximum(dist, 0), index
 
 
+def mean_pairwise_distance(features: np.ndarray, limit: int = 1000) -> float:
+    """Mean cosine distance between distinct rows (at most the first ``limit`` rows)."""
+    unit = unit_rows(np.asarray(features[:limit], np.float64))
+    n = len(unit)
+    if n < 2:
+        return 0.0
+    d = 1 - unit @ unit.T
+    return float((d.sum() - np.trace(d)) / (n * (n - 1)))
+
+
+def variety(gen: np.ndarray, train: np.ndarray, limit: int = 1000) -> float:
+    """How different the samples are from each other, as a fraction of how different the training
+    images are: mean pairwise feature distance of samples / of training images. ≈ 1 for a model
+    with the data's variety; ≪ 1 when the generator collapses onto a few images (mode collapse),
+    which FD rises for too but does not name."""
+    spread = mean_pairwise_distance(train, limit)
+    return mean_pairwise_distance(gen, limit) / spread if spread > 1e-12 else 0.0
+
+
+def coverage(gen: np.ndarray, train: np.ndarray, k: int = 5, chunk: int = 512) -> float:
+    """Naeem et al., "Reliable Fidelity and Diversity Metrics for Generative Models" (2020): the
+    fraction of training images whose k-nearest-neighbour ball (among training images, cosine
+    distance in features) holds at least one sample. A collapsed generator covers few of them."""
+    train_u, gen_u = unit_rows(np.asarray(train, np.float64)), unit_rows(np.asarray(gen, np.float64))
+    k = min(k, len(train_u) - 1)
+    if k < 1 or not len(gen_u):
+        return 0.0
+    covered = np.empty(len(train_u), dtype=bool)
+    for lo in range(0, len(train_u), chunk):
+        q = train_u[lo:lo + chunk]
+        among_train = 1 - q @ train_u.T
+        among_train[np.arange(len(q)), np.arange(lo, lo + len(q))] = np.inf  # not its own neighbour
+        radius = np.partition(among_train, k - 1, axis=1)[:, k - 1]
+        covered[lo:lo + len(q)] = (1 - q @ gen_u.T).min(1) <= radius
+    return float(covered.mean())
+
+
 def memorization(gen: np.ndarray, train: np.ndarray, metric: str = "cosine", train_nn: np.ndarray | None = None,
                  percentile: float = 1.0, pairs: int = 8) -> dict:
     """How close the samples come to training images, measured against how close training images
@@ -324,6 +364,8 @@ class SampleQuality:
     near_copies_expected: float
     pixel_nn_ratio: float  # pixel space (L2 at 32 px)
     pixel_near_copies: int
+    variety: float  # samples' spread / the training images' (features); falls when G collapses
+    coverage: float  # share of training images with a sample among their 5 nearest neighbours
     n_samples: int
     n_train: int
     closest: list[tuple[int, int, float]] = field(default_factory=list)  # (sample, training image, distance)
@@ -335,7 +377,8 @@ class SampleQuality:
     def describe(self) -> str:
         return (f"FD {self.fd:.4g} · KID {self.kid:.3g} ± {self.kid_std:.2g} · nearest neighbour "
                 f"{self.nn_ratio:.2f}× the train spacing ({self.pixel_nn_ratio:.2f}× in pixels), "
-                f"{self.near_copies} near-copies (≈{self.near_copies_expected:g} by chance)")
+                f"{self.near_copies} near-copies (≈{self.near_copies_expected:g} by chance) · variety "
+                f"{self.variety:.2f}× the training images' · coverage {self.coverage:.0%}")
 
 
 def evaluate(encoder: FeatureEncoder, samples, reference: TrainReference, kid_subsets: int = 100,
@@ -350,4 +393,5 @@ def evaluate(encoder: FeatureEncoder, samples, reference: TrainReference, kid_su
                          nn_ratio=copies["nn_ratio"], near_copies=copies["near_copies"],
                          near_copies_expected=copies["near_copies_expected"],
                          pixel_nn_ratio=pixel["nn_ratio"], pixel_near_copies=pixel["near_copies"],
-                         n_samples=len(samples), n_train=len(reference.features), closest=copies["closest"])
+                         variety=variety(features, reference.features),
+                         coverage=coverage(features, reference.features), n_samples=len(samples), n_train=len(reference.features), closest=copies["closest"])

@@ -10,12 +10,14 @@ import torch
 from genstudio.models.quality import (
     FeatureEncoder,
     TrainReference,
+    coverage,
     evaluate,
     frechet_distance,
     frechet_from_moments,
     kid,
     memorization,
     train_feature_encoder,
+    variety,
 )
 
 
@@ -126,5 +128,30 @@ def test_evaluate_bundles_the_numbers():
     noise = np.random.default_rng(5).integers(0, 256, (30, 32, 32, 3), dtype=np.uint8)
     scattered = evaluate(encoder, noise, reference, kid_subsets=5)
     assert scattered.near_copies == 0 and scattered.nn_ratio > 1 and scattered.fd > quality.fd
-    assert {"fd", "kid", "kid_std", "nn_ratio", "near_copies"} <= quality.metrics().keys()
+    collapsed = evaluate(encoder, np.repeat(fresh[:1], 30, 0), reference, kid_subsets=5)
+    assert collapsed.variety < 1e-6 < quality.variety and collapsed.coverage < quality.coverage
+    assert {"fd", "kid", "kid_std", "nn_ratio", "near_copies", "variety", "coverage"} <= quality.metrics().keys()
     assert quality.describe().startswith("FD ") and "near-copies" in quality.describe()
+
+
+def test_variety_is_one_for_the_data_itself_and_zero_for_one_repeated_image():
+    rng = np.random.default_rng(0)
+    train = rng.normal(size=(400, 16))
+    assert variety(rng.normal(size=(400, 16)), train) == pytest.approx(1.0, abs=0.05)  # same distribution
+    assert variety(np.repeat(train[:1], 50, 0), train) == pytest.approx(0.0, abs=1e-9)
+    near_one = train[0] + 0.05 * rng.normal(size=(50, 16))  # a few variations of one image
+    assert 0 < variety(near_one, train) < 0.1
+    assert variety(train[:1], train) == 0.0  # a single sample has no spread
+
+
+def test_coverage_counts_training_points_with_a_sample_among_their_neighbours():
+    rng = np.random.default_rng(1)
+    train = rng.normal(size=(300, 8))
+    assert coverage(train, train) == 1.0  # every point is its own sample
+    assert coverage(rng.normal(size=(3000, 8)), train) > 0.9  # plenty of samples from the same distribution
+    one_mode = coverage(np.repeat(train[:1], 300, 0), train)
+    assert 0 < one_mode < 0.05  # only the neighbourhood of that one point
+    # coverage of one cluster of a two-cluster set: about half
+    two = np.concatenate([rng.normal(size=(200, 8)) + 10, rng.normal(size=(200, 8)) - 10])
+    half = coverage(rng.normal(size=(2000, 8)) + 10, two)
+    assert 0.4 < half < 0.55

@@ -43,12 +43,14 @@ def test_each_preview_logs_quality_and_writes_its_numbers(tmp_path, data):
     lines = quality_logs(events)
     assert len(lines) == 2 and lines[0].startswith("Quality at step 2 (6 samples vs 10 training images")
     assert "FD " in lines[0] and "KID " in lines[0] and "near-copies" in lines[0]
+    assert "variety " in lines[0] and "coverage " in lines[0]
     assert sum("trained a feature encoder on 10 training images" in e.message for e in events if e.type == "log") == 1
     assert sum("The quality check took" in e.message for e in events if e.type == "log") == 1
     rows = metrics_of(tmp_path, "q")
     scored = [r for r in rows if "fd" in r]
     assert [r["step"] for r in scored] == [2, 4] and all("loss" not in r for r in scored)
-    assert all({"fd", "kid", "kid_std", "nn_ratio", "near_copies"} <= r.keys() for r in scored)
+    assert all({"fd", "kid", "kid_std", "nn_ratio", "near_copies", "variety", "coverage"} <= r.keys() for r in scored)
+    assert all(0 <= r["coverage"] <= 1 and r["variety"] >= 0 for r in scored)
     assert [r["step"] for r in rows if "loss" in r] == [1, 2, 3, 4]  # the loss curve is untouched
     assert (tmp_path / "runs" / "q" / "previews" / "nearest_step_0000004.png").is_file()
     assert [e.type for e in events if e.type == "preview"] == ["preview", "preview"]  # the pairs are no preview
