@@ -1,7 +1,7 @@
 """Train the small demo models the screenshots show, into build/demo-home (not committed): β-VAE,
-DAE, Glow, PixelCNN, RBM, StyleGAN and VAE-GAN on the bundled emoji; a class-conditional DCGAN on
-MNIST digits sorted into one subfolder per digit (from ../shared/data, written to build/, never
-committed); a text-to-image model on generated captioned shapes; a CycleGAN between "daylight" and
+DAE, Glow, PixelCNN, RBM and VAE-GAN on the bundled emoji; a class-conditional DCGAN on MNIST digits
+sorted into one subfolder per digit and a StyleGAN on 2,000 digits in one folder, its `small`
+preset's full 12,000 steps (from ../shared/data, written to build/, never committed); a text-to-image model on generated captioned shapes; a CycleGAN between "daylight" and
 "night" emoji (two unpaired halves of the set, one darkened and tinted blue); a character-level GPT
 and an infilling model on tiny shakespeare (../shared/data/text); a Music Transformer and a MusicVAE on
 the JSB chorales' training split written as MIDI files (../shared/data/jsb). Each run is capped in wall
@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 HOME = REPO / "build" / "demo-home"
 EMOJI = REPO / "resources" / "samples" / "emoji"
 DIGITS = REPO / "build" / "demo-data" / "digits"  # MNIST test digits, one subfolder per class
+FLAT_DIGITS = REPO / "build" / "demo-data" / "digits-flat"  # the first 2,000, padded to 32 px, no classes
 SHAPES = REPO / "build" / "demo-data" / "shapes"  # "a red circle", ... in sidecar .txt captions
 DAYLIGHT = REPO / "build" / "demo-data" / "daylight"  # every other emoji as drawn
 NIGHT = REPO / "build" / "demo-data" / "night"  # the others, darkened and shifted to blue (unpaired)
@@ -31,13 +32,14 @@ TEXT = REPO.parent / "shared" / "data" / "text"  # tiny shakespeare (nanoGPT's c
 JSB = REPO.parent / "shared" / "data" / "jsb"
 CHORALES = REPO / "build" / "demo-data" / "chorales"  # the 229 training chorales as .mid files
 # name, arch, extra trainer arguments (--data defaults to the emoji)
+MINUTES = {"digits-stylegan": 60}  # StyleGAN learns variety late: its whole run (~35 min on one core)
 DEMOS = [
     ("emoji-beta-vae", "beta-vae", ["--image-size", "32", "--color", "rgb", "--steps", "3000"]),
     ("emoji-glow", "glow", ["--image-size", "32", "--color", "rgb", "--steps", "2000"]),
     ("emoji-dae", "dae", ["--image-size", "32", "--color", "rgb", "--steps", "2000"]),
     ("emoji-pixelcnn", "pixelcnn", ["--image-size", "28", "--color", "rgb", "--steps", "1500"]),
     ("emoji-rbm", "rbm", ["--image-size", "28", "--color", "gray", "--steps", "3000"]),
-    ("emoji-stylegan", "stylegan", ["--image-size", "32", "--color", "rgb"]),
+    ("digits-stylegan", "stylegan", ["--data", str(FLAT_DIGITS)]),  # the preset as an artist gets it
     ("emoji-vae-gan", "vae-gan", ["--image-size", "32", "--color", "rgb"]),
     ("digits-dcgan", "dcgan", ["--data", str(DIGITS), "--image-size", "32", "--color", "gray", "--steps", "2000",
                                "--config", str(REPO / "build" / "demo-data" / "no-flips.toml")]),  # a mirrored 7 is no 7
@@ -55,7 +57,7 @@ def write_demo_data() -> None:
     """The digit and shape folders, once."""
     (REPO / "build" / "demo-data").mkdir(parents=True, exist_ok=True)
     (REPO / "build" / "demo-data" / "no-flips.toml").write_text("[train]\nhflip = false\n", encoding="utf-8")
-    if not DIGITS.exists() and (MNIST / "t10k-images-idx3-ubyte.gz").exists():
+    if not (DIGITS.exists() and FLAT_DIGITS.exists()) and (MNIST / "t10k-images-idx3-ubyte.gz").exists():
         import gzip
 
         import numpy as np
@@ -69,6 +71,9 @@ def write_demo_data() -> None:
             folder = DIGITS / str(labels[i])
             folder.mkdir(parents=True, exist_ok=True)
             Image.fromarray(images[i]).save(folder / f"{i:05d}.png")
+        FLAT_DIGITS.mkdir(parents=True, exist_ok=True)
+        for i in range(2000):
+            Image.fromarray(np.pad(images[i], 2)).save(FLAT_DIGITS / f"{i:04d}.png")
     if not DAYLIGHT.exists():
         write_day_and_night()
     (REPO / "build" / "demo-data" / "cyclegan-cpu.toml").write_text(
@@ -134,7 +139,7 @@ def main() -> int:
         print(" ".join(cmd[1:]), file=sys.stderr)
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL)
         try:
-            proc.wait(timeout=args.minutes_each * 60)
+            proc.wait(timeout=MINUTES.get(name, args.minutes_each) * 60)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGTERM)  # saves a checkpoint and publishes the model so far
             proc.wait()

@@ -218,8 +218,8 @@ def shoot_conditioned(app, window, demos, theme):
     if "digits-dcgan" in demos:
         generate_with(app, gen, "digits-dcgan", 24, 5, label=7, temperature=1.0)
         save(window, "generate-class", theme)
-    if "emoji-stylegan" in demos:
-        generate_with(app, gen, "emoji-stylegan", 24, 3, truncation=0.7)
+    if "digits-stylegan" in demos:
+        generate_with(app, gen, "digits-stylegan", 24, 3, truncation=0.7)
         save(window, "stylegan-truncation", theme)
         gen.show_tool("Style mixing")
         gen.style_mix.row_seeds.setText("1, 2, 3, 4")

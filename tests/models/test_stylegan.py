@@ -180,3 +180,28 @@ def test_an_unconditional_model_refuses_a_class():
         drive(model.sample(label=0))
     with pytest.raises(ValueError, match="not trained with classes"):
         model.mix_styles([1], [2], label=1)
+
+
+def test_the_discriminator_learns_at_its_own_rate():
+    """TTUR: ``d_lr_scale`` reaches the optimizer as the D group's ``lr_scale`` (the loop multiplies
+    the learning rate by it); Adam's first step moves every weight by about its group's rate."""
+    model = tiny_model(d_lr_scale=5.0).train()
+    groups = parameter_groups(model)
+    assert [(g["phase"], g["lr_scale"]) for g in groups] == [("g", 1.0), ("d", 5.0)]
+    optimizer = torch.optim.Adam(groups, lr=1e-3, betas=(0.0, 0.99), eps=1e-12)
+    for group in optimizer.param_groups:  # as trainers/loop.py does every step
+        group["lr"] = 1e-3 * group["lr_scale"]
+    x, gen = torch.rand(4, 3, 32, 32) * 2 - 1, torch.Generator().manual_seed(0)
+    steps = {}
+    for phase, part in (("d", model.discriminator), ("g", model.synthesis)):
+        before = snapshot(part)
+        loss, _ = model.training_loss(x, gen, phase=phase, step=1)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        steps[phase] = max((p - b).abs().max().item() for b, p in zip(before, part.parameters()))
+    assert steps["d"] == pytest.approx(5e-3, rel=0.01) and steps["g"] == pytest.approx(1e-3, rel=0.01)
+    assert get("stylegan").model_config("small").d_lr_scale == 5.0
+    assert StyleGANConfig().d_lr_scale == 1.0  # StyleGAN2's own recipe unless a preset says otherwise
+    with pytest.raises(ValueError, match="d_lr_scale"):
+        StyleGANConfig(d_lr_scale=0)
