@@ -25,6 +25,7 @@ from typing import Any
 
 from genstudio import __version__
 from genstudio.core.errors import GenStudioError, ModelFileError, ModelNotFound
+from genstudio.core.files import write_atomic
 from genstudio.core.paths import bundled_models_dir, models_dir
 
 CARD = "card.json"
@@ -169,12 +170,7 @@ def check_tensors_match(card: dict[str, Any], tensors: dict[str, Any]) -> None:
 
 
 def _write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, ensure_ascii=False)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False).encode("utf-8"))
 
 
 class ModelStore:

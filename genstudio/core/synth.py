@@ -17,7 +17,6 @@ import functools
 import io
 import math
 import os
-import uuid
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from genstudio.core.files import write_atomic
 from genstudio.core.notes import Note, NoteSequence
 
 SAMPLE_RATE = 44100
@@ -488,14 +488,4 @@ def wav_bytes(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
 
 def write_wav(audio: np.ndarray, path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> Path:
     """Writes a 16-bit PCM WAV file; a crash mid-write leaves any earlier file at ``path`` whole."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            _write_wave(fh, audio, sample_rate)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_atomic(path, wav_bytes(audio, sample_rate))

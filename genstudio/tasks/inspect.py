@@ -15,8 +15,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +26,7 @@ from PIL import Image
 from genstudio.core.data.images import SkippedFile, center_crop_resize, load_image, scan_image_files, to_grayscale
 from genstudio.core.errors import GenStudioError, ModelFileError
 from genstudio.core.events import EtaClock, Progress
+from genstudio.core.files import write_atomic
 from genstudio.core.registry import Capability, get
 from genstudio.core.store import WEIGHTS, ModelStore
 from genstudio.tasks.generate import load_model
@@ -312,19 +311,11 @@ def calibrate(model: str, folder: str, device, percentile: float = 99.0, store: 
 # -- reports -----------------------------------------------------------------------------------------
 def atomic_write(path: Path | str, data: bytes) -> Path:
     path = Path(path)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return write_atomic(path, data)
     except OSError as err:
-        tmp.unlink(missing_ok=True)
         raise GenStudioError(f"Cannot write '{path}' ({err.strerror or err}).") from None
-    return path
 
 
 def write_csv(result: InspectResult, path: Path | str) -> Path:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import os
-import uuid
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import mido
 
 from genstudio.core.data.images import SkippedFile
 from genstudio.core.errors import DatasetError, GenStudioError
+from genstudio.core.files import write_atomic
 from genstudio.core.notes import DRUM_CHANNEL, Note, NoteSequence
 
 MIDI_EXTENSIONS = (".mid", ".midi")
@@ -327,21 +327,11 @@ def midi_bytes(seq: NoteSequence) -> bytes:
 def write_midi(seq: NoteSequence, path: Path | str) -> Path:
     """Save ``seq`` as a type-1 MIDI file, atomically: on any failure the old file (if any) is untouched."""
     path = Path(path)
-    data = midi_bytes(seq)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as err:
-        tmp.unlink(missing_ok=True)
-        if isinstance(err, OSError):
-            raise MidiWriteError(f"Could not save '{path}': {err.strerror or err}. Nothing was written; "
-                                 "free some disk space or choose another folder.") from err
-        raise
-    return path
+        return write_atomic(path, midi_bytes(seq))
+    except OSError as err:
+        raise MidiWriteError(f"Could not save '{path}': {err.strerror or err}. Nothing was written; "
+                             "free some disk space or choose another folder.") from err
 
 
 # --- folders -------------------------------------------------------------------------------------------
