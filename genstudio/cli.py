@@ -411,10 +411,8 @@ def read_mask(path: str, shape: tuple[int, int]):
 
 
 def cmd_translate(args) -> int:
-    from tqdm import tqdm
-
+    from genstudio.cli_progress import drive_with_bar
     from genstudio.core.devices import describe, resolve_device, set_threads
-    from genstudio.core.events import drive
     from genstudio.core.store import ModelStore
     from genstudio.tasks.translate import TranslateRequest, translate_files
 
@@ -423,20 +421,8 @@ def cmd_translate(args) -> int:
     ModelStore().get(request.model)  # a missing model is reported before any progress bar is drawn
     set_threads(args.threads)
     device = resolve_device(args.device)
-    bars = []  # drawn at the first file count, once the request has passed its checks
-
-    def on_event(event):
-        if event.type == "progress" and event.stage == "translate":
-            if not bars:
-                bars.append(tqdm(total=event.total, unit="image", dynamic_ncols=True,
-                                 desc=f"{request.model} {request.direction} on {describe(device)}"))
-            bars[0].update(event.step - bars[0].n)
-
-    try:
-        report = drive(translate_files(request, device), on_event)
-    finally:
-        for bar in bars:
-            bar.close()
+    report = drive_with_bar(translate_files(request, device), f"{request.model} {request.direction} on "
+                            f"{describe(device)}", "image", stage="translate")
     print(f"Wrote {len(report.written)} image(s) to {request.output_dir}")
     if report.skipped:
         listed = "; ".join(f"{path} ({reason})" for path, reason in report.skipped)

@@ -48,10 +48,8 @@ def print_table(result, root: Path, top: int) -> None:
 
 
 def cmd_inspect(args) -> int:
-    from tqdm import tqdm
-
+    from genstudio.cli_progress import drive_with_bar
     from genstudio.core.devices import describe, resolve_device, set_threads
-    from genstudio.core.events import drive
     from genstudio.core.store import ModelStore
     from genstudio.tasks.inspect import InspectRequest, inspect, write_csv, write_heatmaps, write_json
 
@@ -62,20 +60,7 @@ def cmd_inspect(args) -> int:
                              reconstructions=args.side_by_side)
     set_threads(args.threads)
     device = resolve_device(args.device)
-    bars = []
-
-    def on_event(event):
-        if event.type == "progress":
-            if not bars:
-                bars.append(tqdm(total=event.total, unit="image", dynamic_ncols=True, file=sys.stderr,
-                                 desc=f"{args.model} on {describe(device)}"))
-            bars[0].update(event.step - bars[0].n)
-
-    try:
-        result = drive(inspect(request, device), on_event)
-    finally:
-        for bar in bars:
-            bar.close()
+    result = drive_with_bar(inspect(request, device), f"{args.model} on {describe(device)}", "image")
     root = Path(args.folder)
     print_table(result, root, args.top)
     if result.threshold is None:

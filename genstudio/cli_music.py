@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from genstudio.cli_progress import drive_with_bar
 from genstudio.core.errors import GenStudioError
 
 IMAGE_AND_TEXT_FLAGS = (("-n", "n"), ("--steps", "steps"), ("--sampler", "sampler"), ("--eta", "eta"),
@@ -70,7 +71,7 @@ def cmd_compose(args) -> int:
         request.bars = 0.0
     set_threads(args.threads)
     out = Path(args.output or f"{args.model}-seed{request.seed}.mid")
-    result = run_with_bar(compose(request, resolve_device(args.device)), f"{args.model}", "s of music", scale=0.1)
+    result = drive_with_bar(compose(request, resolve_device(args.device)), f"{args.model}", "s of music", scale=0.1)
     write_midi(result, out)
     new = [n for n in result.notes if n.generated]
     print(out)
@@ -88,7 +89,7 @@ def cmd_interpolate(args) -> int:
     set_threads(args.threads)
     request = InterpolateRequest(args.model, read_midi(args.a), read_midi(args.b), steps=args.steps,
                                  temperature=args.temperature, seed=args.seed)
-    blend = run_with_bar(interpolate(request, resolve_device(args.device)), args.model, "steps")
+    blend = drive_with_bar(interpolate(request, resolve_device(args.device)), args.model, "steps")
     out = Path(args.output)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -109,23 +110,3 @@ def render_wav(seq, path: Path) -> Path:
     from genstudio.core.synth import SAMPLE_RATE, render, write_wav
 
     return write_wav(render(seq, SAMPLE_RATE), path, SAMPLE_RATE)
-
-
-def run_with_bar(gen, desc: str, unit: str, scale: float = 1.0):
-    """Drive a task's events with a tqdm bar; ``scale`` turns the events' counts into ``unit``."""
-    from tqdm import tqdm
-
-    from genstudio.core.events import drive
-
-    bar = tqdm(total=0, desc=desc, unit=unit, dynamic_ncols=True, bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} {unit}")
-
-    def on_event(event):
-        if event.type == "progress":
-            bar.total = event.total * scale
-            bar.n = event.step * scale
-            bar.refresh()
-
-    try:
-        return drive(gen, on_event)
-    finally:
-        bar.close()
