@@ -54,7 +54,7 @@ from genstudio.ui.widgets import dialogs
 from genstudio.ui.widgets.anomaly_gallery import FLAG_COLOR, PASS_COLOR, AnomalyGallery
 from genstudio.ui.widgets.anomaly_panels import ReportPanel, SkippedList, ThresholdPanel
 from genstudio.ui.widgets.anomaly_view import AnomalyView
-from genstudio.ui.widgets.empty_state import empty_page
+from genstudio.ui.widgets.empty_state import empty_page, show_work_or_empty
 from genstudio.ui.widgets.model_picker import fill_model_box, select_model
 from genstudio.ui.workers import GeneratorWorker, bind, device_worker, start
 
@@ -234,10 +234,7 @@ class AnomalyCanvas(QWidget):
         current = self.model_box.currentData() or self.settings.get("anomaly/model", "")
         self.entries = {info.name: (info, spec) for info, spec in entries}
         fill_model_box(self.model_box, [(info.name, info.name) for info, _ in entries], current)
-        self.empty_label.setText("Loading models…" if loading else EMPTY_TEXT)
-        self.empty_button.setVisible(not loading)
-        self.view.setCurrentWidget(self.work if entries else self.empty)
-        self.controls.setVisible(bool(entries))
+        show_work_or_empty(self, bool(entries), loading, EMPTY_TEXT)
         self._model_changed()
 
     def select_model(self, name: str) -> bool:

@@ -48,7 +48,7 @@ from genstudio.tasks.inpaint import MAX_CANDIDATES, InpaintRequest, InpaintResul
 from genstudio.ui.settings import Settings
 from genstudio.ui.widgets import dialogs
 from genstudio.ui.widgets.candidate_strip import CandidateStrip
-from genstudio.ui.widgets.empty_state import empty_page
+from genstudio.ui.widgets.empty_state import empty_page, show_work_or_empty
 from genstudio.ui.widgets.image_input import array_from_qimage, carries_picture, local_file
 from genstudio.ui.widgets.latent_tools import IMAGE_FILTER, read_image_file
 from genstudio.ui.widgets.mask_editor import MaskEditor
@@ -223,10 +223,7 @@ class InpaintCanvas(QWidget):
         current = self.model_box.currentData() or self.settings.get("inpaint/model", "")
         self.entries = {info.name: (info, spec) for info, spec in entries}
         fill_model_box(self.model_box, [(info.name, info.name) for info, spec in entries], current)
-        self.empty_label.setText("Loading models…" if loading else EMPTY_TEXT)
-        self.empty_button.setVisible(not loading)
-        self.view.setCurrentWidget(self.work if entries else self.empty)
-        self.controls.setVisible(bool(entries))
+        show_work_or_empty(self, bool(entries), loading, EMPTY_TEXT)
         self._model_changed()
 
     def select_model(self, name: str) -> bool:

@@ -39,7 +39,7 @@ from genstudio.core.registry import ArchSpec, Capability
 from genstudio.core.store import ModelInfo
 from genstudio.ui.settings import Settings
 from genstudio.ui.widgets import dialogs
-from genstudio.ui.widgets.empty_state import empty_page
+from genstudio.ui.widgets.empty_state import empty_page, show_work_or_empty
 from genstudio.ui.widgets.image_input import local_file
 from genstudio.ui.widgets.midi_drag import MidiDragHandle
 from genstudio.ui.widgets.model_picker import fill_model_box, select_model
@@ -226,10 +226,7 @@ class MusicCanvas(QWidget):
         labels = [(info.name, info.name + ("  (can blend)" if spec.can(Capability.INTERPOLATE) else ""))
                   for info, spec in entries]
         fill_model_box(self.model_box, labels, current)
-        self.empty_label.setText("Loading models…" if loading else EMPTY_TEXT)
-        self.empty_button.setVisible(not loading)
-        self.view.setCurrentWidget(self.work if entries else self.empty)
-        self.controls.setVisible(bool(entries))
+        show_work_or_empty(self, bool(entries), loading, EMPTY_TEXT)
         self._model_changed()
 
     def select_model(self, name: str) -> bool:

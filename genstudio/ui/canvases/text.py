@@ -36,7 +36,7 @@ from genstudio.core.store import ModelInfo
 from genstudio.ui.settings import Settings
 from genstudio.ui.widgets import dialogs
 from genstudio.ui.widgets.alternatives_list import AlternativesList
-from genstudio.ui.widgets.empty_state import empty_page
+from genstudio.ui.widgets.empty_state import empty_page, show_work_or_empty
 from genstudio.ui.widgets.image_input import local_file
 from genstudio.ui.widgets.model_picker import fill_model_box, select_model
 from genstudio.ui.widgets.text_files import TEXT_FILTER, Document, is_text_file, read_text_file, write_text_file
@@ -212,10 +212,7 @@ class TextCanvas(QWidget):
         self.entries = {info.name: (info, spec) for info, spec in entries}
         labels = [(info.name, info.name + ("  (can fill)" if spec.can(Capability.INFILL) else "")) for info, spec in entries]
         fill_model_box(self.model_box, labels, current)
-        self.empty_label.setText("Loading models…" if loading else EMPTY_TEXT)
-        self.empty_button.setVisible(not loading)
-        self.view.setCurrentWidget(self.work if entries else self.empty)
-        self.controls.setVisible(bool(entries))
+        show_work_or_empty(self, bool(entries), loading, EMPTY_TEXT)
         self._model_changed()
 
     def select_model(self, name: str) -> bool:
