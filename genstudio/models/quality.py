@@ -291,22 +291,30 @@ def variety(gen: np.ndarray, train: np.ndarray, limit: int = 1000) -> float:
     return mean_pairwise_distance(gen, limit) / spread if spread > 1e-12 else 0.0
 
 
-def coverage(gen: np.ndarray, train: np.ndarray, k: int = 5, chunk: int = 512) -> float:
+def knn_radius(features: np.ndarray, k: int = 5, chunk: int = 512) -> np.ndarray:
+    """Each row's cosine distance to its k-th nearest other row (the radius of its k-NN ball)."""
+    unit = unit_rows(np.asarray(features, np.float64))
+    k = min(k, len(unit) - 1)
+    if k < 1:
+        return np.zeros(len(unit))
+    radius = np.empty(len(unit))
+    for lo in range(0, len(unit), chunk):
+        d = 1 - unit[lo:lo + chunk] @ unit.T
+        d[np.arange(len(d)), np.arange(lo, lo + len(d))] = np.inf  # not its own neighbour
+        radius[lo:lo + len(d)] = np.partition(d, k - 1, axis=1)[:, k - 1]
+    return radius
+
+
+def coverage(gen: np.ndarray, train: np.ndarray, k: int = 5, radius: np.ndarray | None = None) -> float:
     """Naeem et al., "Reliable Fidelity and Diversity Metrics for Generative Models" (2020): the
     fraction of training images whose k-nearest-neighbour ball (among training images, cosine
-    distance in features) holds at least one sample. A collapsed generator covers few of them."""
-    train_u, gen_u = unit_rows(np.asarray(train, np.float64)), unit_rows(np.asarray(gen, np.float64))
-    k = min(k, len(train_u) - 1)
-    if k < 1 or not len(gen_u):
+    distance in features) holds at least one sample. A collapsed generator covers few of them.
+    ``radius`` (``knn_radius(train, k)``) can be passed in to skip recomputing it."""
+    if len(train) < 2 or not len(gen):
         return 0.0
-    covered = np.empty(len(train_u), dtype=bool)
-    for lo in range(0, len(train_u), chunk):
-        q = train_u[lo:lo + chunk]
-        among_train = 1 - q @ train_u.T
-        among_train[np.arange(len(q)), np.arange(lo, lo + len(q))] = np.inf  # not its own neighbour
-        radius = np.partition(among_train, k - 1, axis=1)[:, k - 1]
-        covered[lo:lo + len(q)] = (1 - q @ gen_u.T).min(1) <= radius
-    return float(covered.mean())
+    radius = knn_radius(train, k) if radius is None else radius
+    nearest_sample, _ = nearest(train, gen, "cosine")
+    return float((nearest_sample <= radius).mean())
 
 
 def memorization(gen: np.ndarray, train: np.ndarray, metric: str = "cosine", train_nn: np.ndarray | None = None,
@@ -340,18 +348,20 @@ def pixel_vectors(images, channels: int) -> np.ndarray:
 @dataclass
 class TrainReference:
     """What a quality check compares against, computed once per run: training features, training
-    pixels (32 px) and their leave-one-out nearest-neighbour distances."""
+    pixels (32 px), their leave-one-out nearest-neighbour distances and the features' 5-NN radii
+    (for coverage)."""
 
     features: np.ndarray
     pixels: np.ndarray
     feature_nn: np.ndarray
     pixel_nn: np.ndarray
+    feature_knn: np.ndarray
 
     @classmethod
     def build(cls, encoder: FeatureEncoder, images) -> TrainReference:
         features, pixels = encoder.features(images), pixel_vectors(images, encoder.cfg.channels)
         return cls(features, pixels, nearest(features, features, "cosine", exclude_self=True)[0],
-                   nearest(pixels, pixels, "l2", exclude_self=True)[0])
+                   nearest(pixels, pixels, "l2", exclude_self=True)[0], knn_radius(features))
 
 
 @dataclass
@@ -394,4 +404,4 @@ def evaluate(encoder: FeatureEncoder, samples, reference: TrainReference, kid_su
                          near_copies_expected=copies["near_copies_expected"],
                          pixel_nn_ratio=pixel["nn_ratio"], pixel_near_copies=pixel["near_copies"],
                          variety=variety(features, reference.features),
-                         coverage=coverage(features, reference.features), n_samples=len(samples), n_train=len(reference.features), closest=copies["closest"])
+                         coverage=coverage(features, reference.features, radius=reference.feature_knn), n_samples=len(samples), n_train=len(reference.features), closest=copies["closest"])
